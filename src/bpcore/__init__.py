@@ -1,0 +1,16 @@
+"""bpcore: backpropagation for fully-connected networks, compiled, as scikit-learn estimators."""
+
+from ._estimators import MLPClassifier, MLPRegressor
+from ._network import openmp_enabled
+from ._threads import effective_n_threads
+from ._validation import InvalidParameterError
+from ._version import __version__
+
+__all__ = [
+    "MLPClassifier",
+    "MLPRegressor",
+    "InvalidParameterError",
+    "effective_n_threads",
+    "openmp_enabled",
+    "__version__",
+]

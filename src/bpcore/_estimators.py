@@ -1,0 +1,904 @@
+"""MLPClassifier and MLPRegressor: scikit-learn's estimators over bpcore's compiled engine.
+
+The facade owns what happens between epochs: validation, target encoding, the
+initial weights, the stopping rules, early stopping and the history.  Each epoch
+is one call into `_network.train_epoch`, which runs every mini-batch with the GIL
+released.  Names, defaults and behaviour follow `sklearn.neural_network`; the
+initial weights and the shuffling draw from the random state in the same order,
+so the same `random_state` gives the same model as scikit-learn, to rounding.
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import accuracy_score, r2_score
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import check_random_state, shuffle
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
+
+from . import _layout, _network, _validation
+from ._threads import blas_single_threaded, effective_n_threads
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_PREDICT_CHUNK_ROWS = 256
+
+
+def _optimizer_config(solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon):
+    return {
+        "kind": 0 if solver == "sgd" else 1,
+        "learning_rate": float(learning_rate),
+        "momentum": float(momentum),
+        "nesterov": bool(nesterov),
+        "beta_1": float(beta_1),
+        "beta_2": float(beta_2),
+        "epsilon": float(epsilon),
+    }
+
+
+class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
+    """The training loop shared by MLPClassifier and MLPRegressor."""
+
+    @abstractmethod
+    def __init__(
+        self,
+        hidden_layer_sizes,
+        activation,
+        solver,
+        alpha,
+        batch_size,
+        learning_rate,
+        learning_rate_init,
+        power_t,
+        max_iter,
+        loss,
+        shuffle,
+        random_state,
+        tol,
+        verbose,
+        warm_start,
+        momentum,
+        nesterovs_momentum,
+        early_stopping,
+        validation_fraction,
+        beta_1,
+        beta_2,
+        epsilon,
+        n_iter_no_change,
+        max_fun,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.loss = loss
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    # ----------------------------------------------------------------- parameters
+    def _loss_name(self):
+        """The kernel's loss: it fixes the output activation."""
+        if not is_classifier(self):
+            return self.loss
+        if self._label_binarizer.y_type_ == "multiclass":
+            return "log_loss"
+        return "binary_log_loss"
+
+    def _layer_units(self):
+        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+
+    def _flat_params(self, dtype=None):
+        """The flat parameter buffer, with coefs_ and intercepts_ as views of it.
+
+        When coefs_ or intercepts_ were replaced (assigned, unpickled) they are packed
+        into a new buffer first, so the model always runs the weights it shows.
+        """
+        layer_units = self._layer_units()
+        flat = getattr(self, "_params", None)
+        if dtype is None:
+            dtype = self.coefs_[0].dtype
+        if flat is None or flat.dtype != dtype or not _layout.is_view_of(
+            flat, self.coefs_, self.intercepts_, layer_units
+        ):
+            flat = _layout.pack(self.coefs_, self.intercepts_, dtype)
+            self._params = flat
+            self.coefs_, self.intercepts_ = _layout.views(flat, layer_units)
+        return flat
+
+    def _network(self, layer_units, batch_capacity, n_threads):
+        hidden = [_layout.ACTIVATION_CODES[self.activation]] * (len(layer_units) - 2)
+        return _network.Network(
+            layer_units,
+            hidden,
+            _layout.LOSS_CODES[self._loss_name()],
+            float(self.alpha),
+            batch_capacity,
+            n_threads,
+        )
+
+    def _reported_loss(self, data_loss, penalty):
+        # scikit-learn averages the squared error over the outputs as well (its
+        # gradient does not): loss_ keeps that convention, the gradient is exact.
+        if self._loss_name() == "squared_error":
+            data_loss = data_loss / self.n_outputs_
+        return data_loss + penalty
+
+    # ------------------------------------------------------------------- fitting
+    def _initialize(self, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = _layout.OUTPUT_ACTIVATIONS[self._loss_name()]
+        # Glorot uniform, drawn layer by layer as scikit-learn draws it
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        coefs, intercepts = [], []
+        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+        self._params = _layout.pack(coefs, intercepts, dtype)
+        self.coefs_, self.intercepts_ = _layout.views(self._params, layer_units)
+        self._best_params = self._params.copy()
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+
+    def _fit(self, X, y, sample_weight=None, incremental=False):
+        _validation.check_params(self)
+        hidden = _validation.hidden_layer_sizes(self.hidden_layer_sizes, type(self).__name__)
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        if not first_pass:
+            X = X.astype(self.coefs_[0].dtype, copy=False)
+        Y = np.ascontiguousarray(Y, dtype=X.dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = np.ascontiguousarray(sample_weight)
+        n_samples, n_features = X.shape
+        layer_units = [n_features] + hidden + [Y.shape[1]]
+        if not first_pass and self._layer_units() != layer_units:
+            raise ValueError(
+                f"The fitted network has layer sizes {self._layer_units()} but this call "
+                f"needs {layer_units}: hidden_layer_sizes or the number of outputs "
+                "changed. Fit from scratch (warm_start=False)."
+            )
+        self.n_outputs_ = Y.shape[1]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(layer_units, X.dtype)
+        params = self._flat_params(X.dtype)
+
+        with blas_single_threaded():
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(X, Y, sample_weight, params, layer_units, incremental)
+            else:
+                self._fit_lbfgs(X, Y, sample_weight, params, layer_units)
+
+        if not np.isfinite(self._params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may"
+                " contain large values and need to be preprocessed."
+            )
+        return self
+
+    def _fit_lbfgs(self, X, Y, sample_weight, params, layer_units):
+        n_samples = X.shape[0]
+        net = self._network(layer_units, n_samples, effective_n_threads())
+        workspace = np.empty(net.train_workspace_size, dtype=X.dtype)
+        grads = np.empty_like(params)
+        weights = sample_weight if sample_weight is not None else np.empty(0, X.dtype)
+        parts = {}
+
+        def objective(theta):
+            # scipy hands a new float64 vector each call: copy it into the buffer
+            params[:] = theta
+            data_loss, penalty = _network.loss_gradient(
+                net, X, Y, weights, params, grads, workspace
+            )
+            parts["last"] = (data_loss, penalty)
+            return data_loss + penalty, grads.astype(np.float64)
+
+        result = scipy.optimize.minimize(
+            objective,
+            params.astype(np.float64),
+            method="L-BFGS-B",
+            jac=True,
+            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
+        )
+        params[:] = result.x
+        if result.status != 0:
+            message = result.message
+            if isinstance(message, bytes):
+                message = message.decode("latin1")
+            warnings.warn(
+                f"lbfgs failed to converge after {result.nit} iteration(s) "
+                f"(status={result.status}): {message}. Increase max_iter or max_fun, or "
+                "scale the data.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        self.n_iter_ = min(result.nit, self.max_iter)
+        data_loss, penalty = _network.loss_gradient(net, X, Y, weights, params, grads, workspace)
+        self.loss_ = self._reported_loss(data_loss, penalty)
+        if self.verbose:
+            print(f"L-BFGS: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
+
+    def _new_optimizer_state(self, n_params, dtype):
+        state = {"learning_rate": float(self.learning_rate_init), "adam_step": 0}
+        state["state_1"] = np.zeros(n_params, dtype=dtype)
+        if self.solver == "adam":
+            state["state_2"] = np.zeros(n_params, dtype=dtype)
+        else:
+            state["state_2"] = np.empty(0, dtype=dtype)
+        return state
+
+    def _fit_stochastic(self, X, Y, sample_weight, params, layer_units, incremental):
+        state = getattr(self, "_optimizer", None)
+        if (
+            not incremental
+            or state is None
+            or state["state_1"].shape != params.shape
+            or state["state_1"].dtype != params.dtype
+        ):
+            state = self._optimizer = self._new_optimizer_state(params.size, params.dtype)
+
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        early_stopping = self.early_stopping
+        if early_stopping:
+            # don't stratify multilabel targets
+            stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
+            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+            split = train_test_split(
+                *arrays,
+                random_state=self._random_state,
+                test_size=self.validation_fraction,
+                stratify=stratify,
+            )
+            X_train, X_val, Y_train, Y_val = split[:4]
+            sw_train, sw_val = (split[4], split[5]) if sample_weight is not None else (None, None)
+            if X_val.shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small. Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            X_train = np.ascontiguousarray(X_train)
+            Y_train = np.ascontiguousarray(Y_train)
+            y_val = self._decode(Y_val)
+        else:
+            X_train, Y_train, sw_train = X, Y, sample_weight
+            X_val = y_val = sw_val = None
+
+        n_samples = X_train.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn(
+                    "Got `batch_size` less than 1 or larger than "
+                    "sample size. It is going to be clipped",
+                    stacklevel=3,
+                )
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+
+        net = self._network(layer_units, batch_size, effective_n_threads())
+        workspace = np.empty(net.train_workspace_size, dtype=X.dtype)
+        grads = np.empty_like(params)
+        weights = sw_train if sw_train is not None else np.empty(0, dtype=X.dtype)
+        sample_idx = np.arange(n_samples, dtype=np.intp)
+        no_order = np.empty(0, dtype=np.intp)
+        squared = self._loss_name() == "squared_error"
+
+        try:
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                config = _optimizer_config(
+                    self.solver,
+                    state["learning_rate"],
+                    self.momentum,
+                    self.nesterovs_momentum,
+                    self.beta_1,
+                    self.beta_2,
+                    self.epsilon,
+                )
+                data_loss, penalty, state["adam_step"] = _network.train_epoch(
+                    net,
+                    X_train,
+                    Y_train,
+                    weights,
+                    sample_idx if self.shuffle else no_order,
+                    batch_size,
+                    params,
+                    grads,
+                    state["state_1"],
+                    state["state_2"],
+                    workspace,
+                    config,
+                    state["adam_step"],
+                )
+                self.n_iter_ += 1
+                self.loss_ = ((data_loss / self.n_outputs_ if squared else data_loss) + penalty) / n_samples
+                self.t_ += n_samples
+                self.loss_curve_.append(self.loss_)
+                if self.verbose:
+                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
+
+                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                if self.solver == "sgd" and self.learning_rate == "invscaling":
+                    state["learning_rate"] = float(self.learning_rate_init) / (
+                        self.t_ + 1
+                    ) ** self.power_t
+
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if early_stopping:
+                        msg = (
+                            "Validation score did not improve more than "
+                            "tol=%f for %d consecutive epochs."
+                            % (self.tol, self.n_iter_no_change)
+                        )
+                    else:
+                        msg = (
+                            "Training loss did not improve more than tol=%f"
+                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
+                        )
+                    if self._trigger_stopping(msg, state):
+                        break
+                    self._no_improvement_count = 0
+
+                if incremental:
+                    break
+
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        "Stochastic Optimizer: Maximum iterations (%d) "
+                        "reached and the optimization hasn't converged yet." % self.max_iter,
+                        ConvergenceWarning,
+                        stacklevel=3,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.", stacklevel=3)
+
+        if early_stopping:
+            # restore the best weights, in place (coefs_ stay views of the buffer)
+            params[:] = self._best_params
+
+    def _trigger_stopping(self, msg, state):
+        """True to stop; with the adaptive schedule, first divide the rate by 5."""
+        if self.solver == "sgd" and self.learning_rate == "adaptive":
+            if state["learning_rate"] <= 1e-6:
+                if self.verbose:
+                    print(msg + " Learning rate too small. Stopping.")
+                return True
+            state["learning_rate"] /= 5.0
+            if self.verbose:
+                print(msg + " Setting learning rate to %f" % state["learning_rate"])
+            return False
+        if self.verbose:
+            print(msg + " Stopping.")
+        return True
+
+    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+        if early_stopping:
+            score = self._validation_score(X_val, y_val, sw_val)
+            self.validation_scores_.append(score)
+            if self.verbose:
+                print("Validation score: %f" % score)
+            if score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if score > self.best_validation_score_:
+                self.best_validation_score_ = score
+                self._best_params[:] = self._params
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if self.loss_curve_[-1] < self.best_loss_:
+                self.best_loss_ = self.loss_curve_[-1]
+
+    def _validation_score(self, X, y, sample_weight):
+        output = self._forward(X)
+        if not np.isfinite(output).all():
+            return np.nan
+        return self._score_function(y, self._output_to_prediction(output), sample_weight=sample_weight)
+
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to data matrix X and target(s) y.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            The input data. float32 input trains in float32; anything else in float64.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            The target values (class labels in classification, real numbers in
+            regression).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights; the gradient is divided by their sum.
+
+        Returns
+        -------
+        self : object
+            The fitted model.
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+
+    def _check_solver(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                "partial_fit is only available for stochastic"
+                " optimizers. %s is not stochastic." % self.solver
+            )
+        return True
+
+    # ---------------------------------------------------------------- prediction
+    def _forward(self, X):
+        """The output layer's activations for the validated, C-ordered X."""
+        params = self._flat_params()
+        if X.dtype != params.dtype:
+            X = X.astype(params.dtype)
+        X = np.ascontiguousarray(X)
+        n_samples = X.shape[0]
+        out = np.empty((n_samples, self.n_outputs_), dtype=params.dtype)
+        layer_units = self._layer_units()
+        if n_samples <= _PREDICT_CHUNK_ROWS:
+            # one block, on this thread: BLAS keeps its own settings
+            net = self._network(layer_units, 1, 1)
+            workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
+            _network.predict(net, X, params, out, workspace, max(n_samples, 1))
+            return out
+        net = self._network(layer_units, 1, effective_n_threads())
+        workspace = np.empty(net.predict_workspace_size(_PREDICT_CHUNK_ROWS), dtype=params.dtype)
+        with blas_single_threaded():
+            _network.predict(net, X, params, out, workspace, _PREDICT_CHUNK_ROWS)
+        return out
+
+    def _validated_forward(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
+        return self._forward(X)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
+        state.pop("_params", None)
+        return state
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier, trained by backpropagation in compiled code.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`: same
+    parameters, defaults, attributes and behaviour; each epoch runs in Cython with the
+    GIL released, on OpenMP threads.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of neurons in the ith hidden layer.
+    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
+        Activation of the hidden layers.
+    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
+        'lbfgs' runs scipy's L-BFGS-B on the flat parameter vector; 'sgd' is mini-batch
+        gradient descent with (Nesterov) momentum; 'adam' is Kingma and Ba's Adam.
+    alpha : float, default=0.0001
+        L2 penalty: the objective adds α‖W‖² / (2 Σ sample weights).
+    batch_size : int or 'auto', default='auto'
+        Mini-batch size for the stochastic solvers; 'auto' is min(200, n_samples).
+    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
+        Schedule of the 'sgd' learning rate.
+    learning_rate_init : float, default=0.001
+        Initial learning rate of 'sgd' and 'adam'.
+    power_t : float, default=0.5
+        Exponent of the 'invscaling' schedule.
+    max_iter : int, default=200
+        Epochs for 'sgd' and 'adam'; iterations for 'lbfgs'.
+    shuffle : bool, default=True
+        Shuffle the samples every epoch ('sgd', 'adam').
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling and the early-stopping split.
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
+    verbose : bool, default=False
+        Print the loss after each epoch.
+    warm_start : bool, default=False
+        Start the next fit from the current weights.
+    momentum : float, default=0.9
+        Momentum of 'sgd'.
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with 'sgd'.
+    early_stopping : bool, default=False
+        Hold out `validation_fraction` of the data and stop when its score stops
+        improving; the best weights are restored.
+    validation_fraction : float, default=0.1
+        Held-out fraction for early stopping.
+    beta_1, beta_2 : float, default=0.9, 0.999
+        Adam's decay rates of the first and second moment estimates.
+    epsilon : float, default=1e-8
+        Adam's numerical-stability term.
+    n_iter_no_change : int, default=10
+        Epochs without `tol` improvement before stopping.
+    max_fun : int, default=15000
+        Maximum loss evaluations of 'lbfgs'.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels.
+    loss_ : float
+        The loss at the end of the last epoch (or at the L-BFGS solution).
+    best_loss_ : float or None
+        The best training loss (None with early stopping).
+    loss_curve_ : list of float
+        Loss after each epoch.
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch, with early stopping.
+    best_validation_score_ : float or None
+        Best validation accuracy, with early stopping.
+    t_ : int
+        Samples seen by the solver.
+    coefs_ : list of ndarray of shape (n_in, n_out)
+        Weight matrices: views of one flat parameter buffer.
+    intercepts_ : list of ndarray of shape (n_out,)
+        Bias vectors: views of the same buffer.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of str
+        Only when X has string column names.
+    n_iter_ : int
+        Epochs (or L-BFGS iterations) run.
+    n_layers_ : int
+    n_outputs_ : int
+    out_activation_ : str
+        'softmax' (multiclass) or 'logistic' (binary, multilabel).
+    """
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss="log_loss",
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+
+    @staticmethod
+    def _score_function(y, y_pred, sample_weight=None):
+        return accuracy_score(y, y_pred, sample_weight=sample_weight)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same "
+                        "classes as in the previous call to fit. Previously "
+                        f"got {self.classes_}, `y` has {classes}"
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    "`y` has classes not in `self.classes_`. "
+                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                )
+        Y = self._label_binarizer.transform(y)
+        return X, Y
+
+    def _decode(self, Y):
+        """Binarized targets -> labels."""
+        if Y.shape[1] == 1:
+            Y = Y.ravel()
+        return self._label_binarizer.inverse_transform(Y)
+
+    def _output_to_prediction(self, output):
+        if self.n_outputs_ == 1:
+            output = output.ravel()
+        return self._label_binarizer.inverse_transform(output)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+        """
+        return self._output_to_prediction(self._validated_forward(X))
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of `classes_`.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_samples, n_classes)
+        """
+        output = self._validated_forward(X)
+        if self.n_outputs_ == 1:
+            return np.hstack([1 - output, output])
+        return output
+
+    def predict_log_proba(self, X):
+        """Logarithm of `predict_proba`."""
+        y_prob = self.predict_proba(X)
+        return np.log(y_prob, out=y_prob)
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over the given data, continuing from the current state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_classes)
+        sample_weight : array-like of shape (n_samples,), default=None
+        classes : array of shape (n_classes,), default=None
+            All the classes; required on the first call, and when given later it
+            must be the same.
+
+        Returns
+        -------
+        self : object
+        """
+        if getattr(self, "classes_", None) is None and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        first_call = False
+        if classes is not None:
+            if getattr(self, "classes_", None) is not None:
+                if not np.array_equal(self.classes_, unique_labels(classes)):
+                    raise ValueError(
+                        f"`classes={classes!r}` is not the same as on last call to "
+                        f"partial_fit, was: {self.classes_!r}"
+                    )
+            else:
+                first_call = True
+                self.classes_ = unique_labels(classes)
+        if first_call:
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, trained by backpropagation in compiled code.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`.  The
+    parameters are MLPClassifier's, plus:
+
+    Parameters
+    ----------
+    loss : {'squared_error', 'poisson'}, default='squared_error'
+        Half squared error with an identity output, or half Poisson deviance with an
+        exponential output (y must be >= 0).
+
+    Attributes
+    ----------
+    out_activation_ : str
+        'identity' or 'exp'.
+    (the other attributes are MLPClassifier's, without classes_)
+    """
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            solver=solver,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init,
+            power_t=power_t,
+            max_iter=max_iter,
+            loss=loss,
+            shuffle=shuffle,
+            random_state=random_state,
+            tol=tol,
+            verbose=verbose,
+            warm_start=warm_start,
+            momentum=momentum,
+            nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            beta_1=beta_1,
+            beta_2=beta_2,
+            epsilon=epsilon,
+            n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun,
+        )
+
+    @staticmethod
+    def _score_function(y, y_pred, sample_weight=None):
+        return r2_score(y, y_pred, sample_weight=sample_weight)
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            order="C",
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson":
+            _validation.check_poisson_target(y)
+        return X, y
+
+    def _decode(self, Y):
+        return Y.ravel() if Y.shape[1] == 1 else Y
+
+    def _output_to_prediction(self, output):
+        return output.ravel() if output.shape[1] == 1 else output
+
+    def predict(self, X):
+        """Predict the targets.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        return self._output_to_prediction(self._validated_forward(X))
+
+    @available_if(lambda est: est._check_solver())
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over the given data, continuing from the current state.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        self : object
+        """
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True)

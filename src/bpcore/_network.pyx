@@ -1,0 +1,582 @@
+# The backprop engine: forward pass, δ recursion, gradients and updates, in float32
+# and float64 (fused `floating`), with the GIL released.
+#
+# Design
+# a) State is plain arrays owned by Python: one flat parameter buffer (all coefs, then
+#    all intercepts, scikit-learn's packing order), a gradient buffer of the same
+#    layout, optimizer state of the same layout, and one workspace sized for a batch.
+#    A `Network` holds only the shape of the net (sizes, activations, offsets).
+# b) One Python -> C crossing per epoch: `train_epoch` runs every mini-batch.
+# c) Threads, one owner: OpenMP.  Each BLAS call is single-threaded (the caller caps
+#    BLAS at one thread) and runs on one thread's block:
+#      - rows of the batch for everything that is row-local: the forward pass of all
+#        layers, the output error, and the whole δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ);
+#      - output columns for the weight gradients  ∂J/∂Wˡ = (Aˡ⁻¹ᵀ δˡ + α Wˡ) / Σs  and the
+#        bias sums, so no cross-thread reduction: the gradients do not depend on the
+#        number of threads;
+#      - element ranges of the flat buffer for the optimizer step.
+# d) Kernels never raise; they return numbers (loss sums) and the facade decides.
+#
+# Empty arrays stand for "absent": an empty `sample_weight` means all weights are 1,
+# an empty `order` means the batches are consecutive rows of X (no copy of X).
+
+from cython cimport floating
+from cython.parallel cimport prange, threadid
+from libc.stdlib cimport malloc, free
+from libc.string cimport memcpy
+from libc.math cimport sqrt
+from cpython.exc cimport PyErr_CheckSignals
+
+from ._blas cimport gemm
+from ._activations cimport add_bias_activate, multiply_derivative, IDENTITY, LOGISTIC, TANH, RELU
+from ._losses cimport output_loss_delta, output_activation
+from ._optimizers cimport OptimizerConfig, SGD, ADAM, sgd_update, adam_update
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define BPCORE_OPENMP 1
+    #else
+    #define BPCORE_OPENMP 0
+    static int omp_get_max_threads(void) { return 1; }
+    #endif
+    """
+    int BPCORE_OPENMP
+    int omp_get_max_threads() noexcept nogil
+
+# Below this much work (multiply-adds) a stage runs on one thread: starting a team
+# costs a few microseconds, as much as this work takes on one core.
+cdef Py_ssize_t MIN_WORK_PER_THREAD = 1 << 16
+
+
+def openmp_enabled():
+    """True when the extension was compiled with OpenMP."""
+    return bool(BPCORE_OPENMP)
+
+
+def omp_max_threads():
+    """OpenMP's thread count for the next parallel region of this thread.
+
+    It follows ``OMP_NUM_THREADS`` and ``threadpoolctl.threadpool_limits``; 1 without OpenMP.
+    """
+    return omp_get_max_threads()
+
+
+cdef struct NetSpec:
+    Py_ssize_t n_layers           # L: weight layers
+    Py_ssize_t* units             # L + 1 sizes: n_features, hidden..., n_outputs
+    int* activation               # L: each layer's σ (the last is the output's)
+    int loss
+    Py_ssize_t n_coefs            # Σ units[l] units[l+1]
+    Py_ssize_t n_params           # n_coefs + Σ units[l+1]
+    Py_ssize_t* coef_offset       # L: where Wˡ starts in the flat buffer
+    Py_ssize_t* intercept_offset  # L: where bˡ starts
+    # training workspace for `batch_capacity` rows
+    Py_ssize_t batch_capacity
+    Py_ssize_t input_offset       # gathered rows of X (used when batches are shuffled)
+    Py_ssize_t* a_offset          # L: Aˡ (batch x units[l+1])
+    Py_ssize_t* delta_offset      # L: δˡ (batch x units[l+1])
+    Py_ssize_t train_workspace
+    Py_ssize_t max_units
+    double alpha                  # L2 penalty
+    int n_threads
+
+
+cdef class Network:
+    """The shape of a network: layer sizes, activations, loss, buffer offsets.
+
+    Parameters
+    ----------
+    layer_units : sequence of int, length L + 1
+        ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    hidden_activation : sequence of int, length L - 1
+        Activation codes of the hidden layers (see ``_layout.ACTIVATION_CODES``).
+    loss : int
+        Loss code; it fixes the output activation.
+    alpha : float
+        L2 penalty.
+    batch_capacity : int
+        Rows of the largest batch the training workspace must hold.
+    n_threads : int
+        Threads for the parallel regions.
+    """
+    cdef NetSpec spec
+
+    def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
+                  Py_ssize_t batch_capacity, int n_threads):
+        cdef Py_ssize_t L = len(layer_units) - 1, l, offset
+        if L < 1 or len(hidden_activation) != L - 1:
+            raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
+        self.spec.n_layers = L
+        self.spec.units = <Py_ssize_t*> malloc((L + 1) * sizeof(Py_ssize_t))
+        self.spec.activation = <int*> malloc(L * sizeof(int))
+        self.spec.coef_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.intercept_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.a_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.delta_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        if (self.spec.units == NULL or self.spec.activation == NULL
+                or self.spec.coef_offset == NULL or self.spec.intercept_offset == NULL
+                or self.spec.a_offset == NULL or self.spec.delta_offset == NULL):
+            raise MemoryError()
+        self.spec.max_units = 0
+        for l in range(L + 1):
+            self.spec.units[l] = layer_units[l]
+            self.spec.max_units = max(self.spec.max_units, self.spec.units[l])
+        for l in range(L - 1):
+            self.spec.activation[l] = hidden_activation[l]
+        self.spec.loss = loss
+        self.spec.activation[L - 1] = output_activation(loss)
+        offset = 0
+        for l in range(L):
+            self.spec.coef_offset[l] = offset
+            offset += self.spec.units[l] * self.spec.units[l + 1]
+        self.spec.n_coefs = offset
+        for l in range(L):
+            self.spec.intercept_offset[l] = offset
+            offset += self.spec.units[l + 1]
+        self.spec.n_params = offset
+        self.spec.batch_capacity = batch_capacity
+        self.spec.input_offset = 0
+        offset = batch_capacity * self.spec.units[0]
+        for l in range(L):
+            self.spec.a_offset[l] = offset
+            offset += batch_capacity * self.spec.units[l + 1]
+        for l in range(L):
+            self.spec.delta_offset[l] = offset
+            offset += batch_capacity * self.spec.units[l + 1]
+        self.spec.train_workspace = offset
+        self.spec.alpha = alpha
+        self.spec.n_threads = max(1, n_threads)
+
+    def __dealloc__(self):
+        free(self.spec.units)
+        free(self.spec.activation)
+        free(self.spec.coef_offset)
+        free(self.spec.intercept_offset)
+        free(self.spec.a_offset)
+        free(self.spec.delta_offset)
+
+    @property
+    def n_params(self):
+        return self.spec.n_params
+
+    @property
+    def n_threads(self):
+        return self.spec.n_threads
+
+    @property
+    def train_workspace_size(self):
+        """Elements of the workspace `train_epoch` and `loss_gradient` need."""
+        return self.spec.train_workspace
+
+    def predict_workspace_size(self, Py_ssize_t chunk_rows):
+        """Elements of the workspace `predict` needs for blocks of `chunk_rows` rows."""
+        return 2 * self.spec.n_threads * chunk_rows * self.spec.max_units
+
+
+cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) noexcept nogil:
+    # threads worth starting for `work` multiply-adds split in at most `parts` pieces
+    cdef Py_ssize_t t = work // MIN_WORK_PER_THREAD
+    if t > n_threads:
+        t = n_threads
+    if t > parts:
+        t = parts
+    return <int> t if t > 1 else 1
+
+
+cdef double forward_backward_rows(const NetSpec* net, const floating* X, const floating* Y,
+                                  const floating* sample_weight, const Py_ssize_t* rows,
+                                  Py_ssize_t first, Py_ssize_t r0, Py_ssize_t r1,
+                                  const floating* params, floating* ws,
+                                  double* weight_sum) noexcept nogil:
+    # Rows r0..r1 of the batch that starts at position `first`: the forward pass of
+    # every layer, the output error δᴸ = s (Aᴸ - Y) with the loss, and the δ recursion
+    #   δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Aˡ).
+    # Returns Σ sᵢ ℓᵢ over these rows and writes Σ sᵢ to weight_sum.
+    # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ)
+    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, r, n_in, n_out
+    cdef Py_ssize_t n_features = net.units[0]
+    cdef const floating* a_prev
+    cdef floating* a
+    cdef floating* staged
+    cdef double loss, s_sum = 0
+    if m <= 0:
+        weight_sum[0] = 0
+        return 0
+    if rows != NULL:
+        staged = ws + net.input_offset
+        for r in range(r0, r1):
+            memcpy(staged + r * n_features, X + rows[first + r] * n_features,
+                   n_features * sizeof(floating))
+        a_prev = staged + r0 * n_features
+    else:
+        a_prev = X + (first + r0) * n_features
+
+    # forward: Aˡ = σˡ(Aˡ⁻¹ Wˡ + bˡ)
+    for l in range(L):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        a = ws + net.a_offset[l] + r0 * n_out
+        gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
+             a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
+             <floating> 0.0, a, <int> n_out)
+        if l < L - 1:
+            add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l])
+        a_prev = a
+
+    # output error and loss, fused with the output activation
+    n_out = net.units[L]
+    loss = output_loss_delta(ws + net.a_offset[L - 1] + r0 * n_out,
+                             ws + net.delta_offset[L - 1] + r0 * n_out,
+                             Y, n_out, rows, first + r0, sample_weight, m, n_out,
+                             params + net.intercept_offset[L - 1], net.loss)
+
+    # δ recursion, from the output back to the first hidden layer
+    for l in range(L - 1, 0, -1):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        gemm(c'N', c'T', <int> m, <int> n_in, <int> n_out, <floating> 1.0,
+             ws + net.delta_offset[l] + r0 * n_out, <int> n_out,
+             params + net.coef_offset[l], <int> n_out,
+             <floating> 0.0, ws + net.delta_offset[l - 1] + r0 * n_in, <int> n_in)
+        multiply_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
+                            ws + net.a_offset[l - 1] + r0 * n_in, m * n_in,
+                            net.activation[l - 1])
+
+    if sample_weight == NULL:
+        s_sum = m
+    else:
+        for r in range(r0, r1):
+            s_sum += sample_weight[rows[first + r] if rows != NULL else first + r]
+    weight_sum[0] = s_sum
+    return loss
+
+
+cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_input,
+                                   Py_ssize_t n_rows, Py_ssize_t part, Py_ssize_t n_parts,
+                                   const floating* params, floating* grads,
+                                   const floating* ws, double weight_sum) noexcept nogil:
+    # Part `part` of `n_parts` of every layer's output columns j:
+    #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j] + α Wˡ[:, j]) / Σs,   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
+    # grads: OUT (these columns only)
+    cdef Py_ssize_t L = net.n_layers, l, i, j, r, n_in, n_out, c0, c1
+    cdef const floating* a_prev
+    cdef const floating* delta
+    cdef const floating* coef
+    cdef floating* coef_grad
+    cdef floating* intercept_grad
+    cdef floating alpha = <floating> net.alpha
+    cdef floating scale = <floating> weight_sum
+    for l in range(L):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        c0 = part * n_out // n_parts
+        c1 = (part + 1) * n_out // n_parts
+        if c1 <= c0:
+            continue
+        a_prev = batch_input if l == 0 else ws + net.a_offset[l - 1]
+        delta = ws + net.delta_offset[l]
+        coef = params + net.coef_offset[l]
+        coef_grad = grads + net.coef_offset[l]
+        intercept_grad = grads + net.intercept_offset[l]
+        gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, <floating> 1.0,
+             a_prev, <int> n_in, delta + c0, <int> n_out,
+             <floating> 0.0, coef_grad + c0, <int> n_out)
+        for i in range(n_in):
+            for j in range(c0, c1):
+                coef_grad[i * n_out + j] = (coef_grad[i * n_out + j]
+                                            + alpha * coef[i * n_out + j]) / scale
+        for j in range(c0, c1):
+            intercept_grad[j] = 0
+        for r in range(n_rows):
+            for j in range(c0, c1):
+                intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
+        for j in range(c0, c1):
+            intercept_grad[j] = intercept_grad[j] / scale
+
+
+cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
+                           const floating* sample_weight, const Py_ssize_t* rows,
+                           Py_ssize_t first, Py_ssize_t n_rows,
+                           const floating* params, floating* grads, floating* ws,
+                           double* scratch, double* weight_sum_out) noexcept nogil:
+    # The loss and gradient of one batch: rows first..first+n_rows of the order.
+    # Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to weight_sum_out; grads: OUT.
+    # scratch: 2 * n_threads doubles for the per-thread sums.
+    cdef Py_ssize_t t, flops = 0, l
+    cdef int T1, T2
+    cdef double loss = 0, weight_sum = 0
+    cdef const floating* batch_input
+    for l in range(net.n_layers):
+        flops += net.units[l] * net.units[l + 1]
+
+    T1 = threads_for(2 * n_rows * flops, n_rows, net.n_threads)
+    if T1 == 1:
+        scratch[0] = forward_backward_rows(net, X, Y, sample_weight, rows, first, 0, n_rows,
+                                           params, ws, &scratch[net.n_threads])
+    else:
+        for t in prange(T1, num_threads=T1, schedule='static', chunksize=1):
+            scratch[t] = forward_backward_rows(
+                net, X, Y, sample_weight, rows, first,
+                t * n_rows // T1, (t + 1) * n_rows // T1,
+                params, ws, &scratch[net.n_threads + t])
+    for t in range(T1):
+        loss += scratch[t]
+        weight_sum += scratch[net.n_threads + t]
+
+    if rows != NULL:
+        batch_input = ws + net.input_offset
+    else:
+        batch_input = X + first * net.units[0]
+    T2 = threads_for(n_rows * flops, net.max_units, net.n_threads)
+    if T2 == 1:
+        weight_gradients_columns(net, batch_input, n_rows, 0, 1, params, grads, ws, weight_sum)
+    else:
+        for t in prange(T2, num_threads=T2, schedule='static', chunksize=1):
+            weight_gradients_columns(net, batch_input, n_rows, t, T2, params, grads, ws,
+                                     weight_sum)
+    weight_sum_out[0] = weight_sum
+    return loss
+
+
+cdef double coef_squared_norm(const NetSpec* net, const floating* params,
+                              Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    # Σ w² over the coefficients in [start, stop) (intercepts are not penalised)
+    cdef Py_ssize_t i
+    cdef double total = 0
+    if stop > net.n_coefs:
+        stop = net.n_coefs
+    for i in range(start, stop):
+        total += <double> params[i] * params[i]
+    return total
+
+
+cdef void update_range(const NetSpec* net, floating* params, const floating* grads,
+                       floating* state_1, floating* state_2, Py_ssize_t start,
+                       Py_ssize_t stop, double step_size,
+                       const OptimizerConfig* config) noexcept nogil:
+    if config.kind == SGD:
+        sgd_update(params, grads, state_1, start, stop, config)
+    else:
+        adam_update(params, grads, state_1, state_2, start, stop, step_size, config)
+
+
+def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
+                const floating[::1] sample_weight, const Py_ssize_t[::1] order,
+                Py_ssize_t batch_size,
+                floating[::1] params, floating[::1] grads,
+                floating[::1] state_1, floating[::1] state_2, floating[::1] workspace,
+                OptimizerConfig config, Py_ssize_t adam_step):
+    """Run one epoch of mini-batch training: every batch's forward pass, backward pass
+    and optimizer step, with the GIL released.
+
+    Parameters
+    ----------
+    net : Network
+    X : ndarray of shape (n_samples, n_features), C-contiguous
+    Y : ndarray of shape (n_samples, n_outputs), C-contiguous, X's dtype
+    sample_weight : ndarray of shape (n_samples,) or (0,)
+        Empty for unit weights.
+    order : ndarray of intp, shape (n_samples,) or (0,)
+        The order in which rows are visited (a permutation when shuffling);
+        empty for the rows in order.
+    batch_size : int
+        At most ``net``'s batch capacity.
+    params, grads, state_1, state_2 : ndarray of shape (n_params,)
+        The flat parameter buffer (updated in place), its gradient (scratch) and the
+        optimizer state: the velocity for SGD (state_2 unused), m and v for Adam.
+    workspace : ndarray of shape (net.train_workspace_size,)
+    config : dict with the fields of OptimizerConfig
+    adam_step : int
+        Adam's step count t before this epoch.
+
+    Returns
+    -------
+    data_loss : float
+        Σ over batches of n_batch · (Σᵢ sᵢ ℓᵢ / Σᵢ sᵢ), the data term of the objective.
+    penalty : float
+        Σ over batches of n_batch · α ‖W‖² / (2 Σᵢ sᵢ), with W before the batch's step.
+    adam_step : int
+        Adam's step count after this epoch.
+    """
+    cdef NetSpec* spec = &net.spec
+    cdef Py_ssize_t n_samples = X.shape[0], first, n_rows, t, T3, part
+    cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef const Py_ssize_t* order_ptr = &order[0] if order.shape[0] > 0 else NULL
+    cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
+    cdef double step_size = config.learning_rate
+    cdef double* scratch
+    cdef bint penalised = spec.alpha > 0
+
+    check_shapes(spec, X.shape[0], X.shape[1], Y.shape[0], Y.shape[1],
+                 sample_weight.shape[0], params.shape[0], workspace.shape[0], batch_size)
+    if order.shape[0] not in (0, n_samples):
+        raise ValueError("order must be empty or have one entry per sample")
+    if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
+            config.kind == ADAM and state_2.shape[0] != spec.n_params):
+        raise ValueError("grads and optimizer state must match the parameter buffer")
+    scratch = <double*> malloc(4 * spec.n_threads * sizeof(double))
+    if scratch == NULL:
+        raise MemoryError()
+    T3 = threads_for(8 * spec.n_params, spec.n_params, spec.n_threads)
+    try:
+        with nogil:
+            if penalised:
+                sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
+            first = 0
+            while first < n_samples:
+                n_rows = min(batch_size, n_samples - first)
+                batch_loss = batch_gradient(spec, &X[0, 0], &Y[0, 0], sw_ptr, order_ptr,
+                                            first, n_rows, &params[0], &grads[0],
+                                            &workspace[0], scratch, &weight_sum)
+                data_total += n_rows * (batch_loss / weight_sum)
+                penalty_total += n_rows * (0.5 * spec.alpha * sq_norm / weight_sum)
+                if config.kind == ADAM:
+                    adam_step += 1
+                    step_size = (config.learning_rate * sqrt(1 - config.beta_2 ** adam_step)
+                                 / (1 - config.beta_1 ** adam_step))
+                if T3 == 1:
+                    update_range(spec, &params[0], &grads[0], &state_1[0],
+                                 &state_2[0] if config.kind == ADAM else NULL,
+                                 0, spec.n_params, step_size, &config)
+                    if penalised:
+                        scratch[0] = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
+                else:
+                    for part in prange(T3, num_threads=T3, schedule='static', chunksize=1):
+                        update_range(spec, &params[0], &grads[0], &state_1[0],
+                                     &state_2[0] if config.kind == ADAM else NULL,
+                                     part * spec.n_params // T3,
+                                     (part + 1) * spec.n_params // T3, step_size, &config)
+                        if penalised:
+                            scratch[part] = coef_squared_norm(
+                                spec, &params[0], part * spec.n_params // T3,
+                                (part + 1) * spec.n_params // T3)
+                if penalised:
+                    sq_norm = 0
+                    for t in range(T3):
+                        sq_norm += scratch[t]
+                first += n_rows
+                with gil:
+                    PyErr_CheckSignals()   # raises KeyboardInterrupt between batches
+    finally:
+        free(scratch)
+    return data_total, penalty_total, adam_step
+
+
+def loss_gradient(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
+                  const floating[::1] sample_weight, const floating[::1] params,
+                  floating[::1] grads, floating[::1] workspace):
+    """The objective and its gradient over all of X as one batch (for L-BFGS and checks).
+
+    The workspace must hold ``X.shape[0]`` rows (``net``'s batch capacity).  Activations
+    Aˡ and errors δˡ of every layer stay in the workspace afterwards.
+
+    Returns
+    -------
+    data_loss : float
+        Σᵢ sᵢ ℓᵢ / Σᵢ sᵢ.
+    penalty : float
+        α ‖W‖² / (2 Σᵢ sᵢ).
+    grads is filled with ∂J/∂θ for J = data_loss + penalty.
+    """
+    cdef NetSpec* spec = &net.spec
+    cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef double loss, weight_sum, sq_norm = 0
+    cdef double* scratch
+    check_shapes(spec, X.shape[0], X.shape[1], Y.shape[0], Y.shape[1],
+                 sample_weight.shape[0], params.shape[0], workspace.shape[0], X.shape[0])
+    if grads.shape[0] != spec.n_params:
+        raise ValueError("grads must match the parameter buffer")
+    scratch = <double*> malloc(2 * spec.n_threads * sizeof(double))
+    if scratch == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            loss = batch_gradient(spec, &X[0, 0], &Y[0, 0], sw_ptr, NULL, 0, X.shape[0],
+                                  &params[0], &grads[0], &workspace[0], scratch, &weight_sum)
+            if spec.alpha > 0:
+                sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
+    finally:
+        free(scratch)
+    return loss / weight_sum, 0.5 * spec.alpha * sq_norm / weight_sum
+
+
+cdef int check_shapes(const NetSpec* net, Py_ssize_t n_x, Py_ssize_t n_features,
+                      Py_ssize_t n_y, Py_ssize_t n_outputs, Py_ssize_t n_weights,
+                      Py_ssize_t n_params, Py_ssize_t n_workspace,
+                      Py_ssize_t batch_size) except -1:
+    # The kernels trust their arguments; the facade validates user input, this
+    # catches a facade bug before it becomes an out-of-bounds write.
+    if n_x < 1 or n_features != net.units[0] or n_y != n_x or n_outputs != net.units[net.n_layers]:
+        raise ValueError("X and Y do not match the network's input and output sizes")
+    if n_weights not in (0, n_x):
+        raise ValueError("sample_weight must be empty or have one entry per sample")
+    if n_params != net.n_params:
+        raise ValueError("params has the wrong size for this network")
+    if batch_size < 1 or batch_size > net.batch_capacity or n_workspace < net.train_workspace:
+        raise ValueError("the workspace does not hold a batch of this size")
+    return 0
+
+
+cdef void forward_rows(const NetSpec* net, const floating* X, Py_ssize_t r0, Py_ssize_t r1,
+                       const floating* params, floating* out, floating* ping,
+                       floating* pong) noexcept nogil:
+    # out[r0:r1] = the network's output for rows r0..r1 of X; ping, pong: scratch of
+    # (r1 - r0) x max_units each
+    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, n_in, n_out
+    cdef const floating* a_prev = X + r0 * net.units[0]
+    cdef floating* a
+    cdef floating* spare
+    for l in range(L):
+        n_in = net.units[l]
+        n_out = net.units[l + 1]
+        a = out + r0 * n_out if l == L - 1 else ping
+        gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
+             a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
+             <floating> 0.0, a, <int> n_out)
+        add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l])
+        a_prev = a
+        spare = ping
+        ping = pong
+        pong = spare
+
+
+def predict(Network net, const floating[:, ::1] X, const floating[::1] params,
+            floating[:, ::1] out, floating[::1] workspace, Py_ssize_t chunk_rows):
+    """out = the network's output (after the output activation) for every row of X.
+
+    Rows are processed in blocks of `chunk_rows`, each thread taking whole blocks;
+    the workspace holds ``net.predict_workspace_size(chunk_rows)`` elements.
+    """
+    cdef NetSpec* spec = &net.spec
+    cdef Py_ssize_t n = X.shape[0], n_chunks, c, r0, r1, block, flops = 0, l
+    cdef int T, tid
+    if X.shape[1] != spec.units[0] or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
+        raise ValueError("X and out do not match the network's input and output sizes")
+    if params.shape[0] != spec.n_params:
+        raise ValueError("params has the wrong size for this network")
+    if chunk_rows < 1 or workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_units:
+        raise ValueError("the workspace does not hold the prediction blocks")
+    if n == 0:
+        return
+    block = chunk_rows * spec.max_units
+    n_chunks = (n + chunk_rows - 1) // chunk_rows
+    for l in range(spec.n_layers):
+        flops += spec.units[l] * spec.units[l + 1]
+    T = threads_for(n * flops, n_chunks, spec.n_threads)
+    with nogil:
+        if T == 1:
+            for c in range(n_chunks):
+                r0 = c * chunk_rows
+                r1 = min(n, r0 + chunk_rows)
+                forward_rows(spec, &X[0, 0], r0, r1, &params[0], &out[0, 0],
+                             &workspace[0], &workspace[block])
+        else:
+            for c in prange(n_chunks, num_threads=T, schedule='static'):
+                tid = threadid()
+                r0 = c * chunk_rows
+                r1 = min(n, r0 + chunk_rows)
+                forward_rows(spec, &X[0, 0], r0, r1, &params[0], &out[0, 0],
+                             &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
+

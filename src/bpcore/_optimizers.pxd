@@ -1,0 +1,62 @@
+# Parameter updates over a range of the flat parameter buffer.
+#
+#   SGD:       v ← μ v - η g;  p ← p + v                  (momentum μ; μ = 0 is plain SGD)
+#   Nesterov:  v ← μ v - η g;  p ← p + μ v - η g
+#   Adam:      m ← β₁ m + (1-β₁) g;  v ← β₂ v + (1-β₂) g²;
+#              p ← p - η_t m / (√v + ε),   η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ)  (computed by the caller)
+# The order of operations is scikit-learn's, so that float64 results agree to rounding.
+
+from cython cimport floating
+from libc.math cimport sqrt, sqrtf
+
+cdef enum:
+    SGD = 0
+    ADAM = 1
+
+cdef struct OptimizerConfig:
+    int kind                # SGD or ADAM
+    double learning_rate    # η (for SGD: this epoch's rate)
+    double momentum         # μ
+    bint nesterov
+    double beta_1
+    double beta_2
+    double epsilon
+
+
+cdef inline void sgd_update(floating* params, const floating* grads, floating* velocity,
+                            Py_ssize_t start, Py_ssize_t stop,
+                            const OptimizerConfig* config) noexcept nogil:
+    # params, velocity: INOUT; grads: IN
+    cdef Py_ssize_t i
+    cdef floating update
+    cdef floating mu = <floating> config.momentum
+    cdef floating eta = <floating> config.learning_rate
+    for i in range(start, stop):
+        update = mu * velocity[i] - eta * grads[i]
+        velocity[i] = update
+        if config.nesterov:
+            update = mu * update - eta * grads[i]
+        params[i] = params[i] + update
+
+
+cdef inline void adam_update(floating* params, const floating* grads,
+                             floating* m, floating* v,
+                             Py_ssize_t start, Py_ssize_t stop, double step_size,
+                             const OptimizerConfig* config) noexcept nogil:
+    # params, m, v: INOUT; grads: IN; step_size = η_t
+    cdef Py_ssize_t i
+    cdef floating b1 = <floating> config.beta_1
+    cdef floating b2 = <floating> config.beta_2
+    cdef floating one_b1 = <floating> (1 - config.beta_1)
+    cdef floating one_b2 = <floating> (1 - config.beta_2)
+    cdef floating eps = <floating> config.epsilon
+    cdef floating neg_eta = <floating> (-step_size)
+    cdef floating g
+    for i in range(start, stop):
+        g = grads[i]
+        m[i] = b1 * m[i] + one_b1 * g
+        v[i] = b2 * v[i] + one_b2 * (g * g)
+        if floating is float:
+            params[i] = params[i] + neg_eta * m[i] / (sqrtf(v[i]) + eps)
+        else:
+            params[i] = params[i] + neg_eta * m[i] / (sqrt(v[i]) + eps)

@@ -1,0 +1,140 @@
+"""Checks of hyperparameters and inputs: every user-facing error of bpcore is raised here."""
+
+import numbers
+
+import numpy as np
+
+
+class InvalidParameterError(ValueError, TypeError):
+    """A hyperparameter has the wrong type or a value out of its range.
+
+    Subclasses both ValueError and TypeError, as scikit-learn's error of the same name,
+    so code written for either keeps working.
+    """
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_real(value):
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+def _interval(low, high, low_closed, high_closed, integer=False):
+    def check(value):
+        ok_type = _is_int(value) if integer else _is_real(value)
+        if not ok_type or np.isnan(value):
+            return False
+        if low is not None and (value < low or (value == low and not low_closed)):
+            return False
+        if high is not None and (value > high or (value == high and not high_closed)):
+            return False
+        return True
+
+    kind = "an int" if integer else "a float"
+    left = "[" if low_closed else "("
+    right = "]" if high_closed else ")"
+    lo = "-inf" if low is None else low
+    hi = "inf" if high is None else high
+    return check, f"{kind} in the range {left}{lo}, {hi}{right}"
+
+
+def _options(*choices):
+    return (lambda value: isinstance(value, str) and value in choices), (
+        "a str among " + ", ".join(repr(c) for c in sorted(choices))
+    )
+
+
+def _boolean():
+    return (lambda value: isinstance(value, (bool, np.bool_))), "a bool"
+
+
+def _either(*rules):
+    checks = [r[0] for r in rules]
+    return (lambda value: any(c(value) for c in checks)), " or ".join(r[1] for r in rules)
+
+
+def _random_state():
+    def check(value):
+        return (
+            value is None
+            or _is_int(value)
+            or isinstance(value, (np.random.RandomState, np.random.Generator))
+        )
+
+    return check, "None, an int or a numpy RandomState"
+
+
+def _verbose():
+    return (lambda value: _is_int(value) or isinstance(value, (bool, np.bool_))), "an int or a bool"
+
+
+def _n_iter_no_change():
+    return _either(_interval(1, None, True, False, integer=True), (lambda v: v == np.inf, "inf"))
+
+
+PARAMETER_RULES = {
+    "activation": _options("identity", "logistic", "tanh", "relu"),
+    "solver": _options("lbfgs", "sgd", "adam"),
+    "alpha": _interval(0, None, True, False),
+    "batch_size": _either(_options("auto"), _interval(1, None, True, False, integer=True)),
+    "learning_rate": _options("constant", "invscaling", "adaptive"),
+    "learning_rate_init": _interval(0, None, False, False),
+    "power_t": _interval(0, None, True, False),
+    "max_iter": _interval(1, None, True, False, integer=True),
+    "shuffle": _boolean(),
+    "random_state": _random_state(),
+    "tol": _interval(0, None, True, False),
+    "verbose": _verbose(),
+    "warm_start": _boolean(),
+    "momentum": _interval(0, 1, True, True),
+    "nesterovs_momentum": _boolean(),
+    "early_stopping": _boolean(),
+    "validation_fraction": _interval(0, 1, True, False),
+    "beta_1": _interval(0, 1, True, False),
+    "beta_2": _interval(0, 1, True, False),
+    "epsilon": _interval(0, None, False, False),
+    "n_iter_no_change": _n_iter_no_change(),
+    "max_fun": _interval(1, None, True, False, integer=True),
+    "loss": _options("squared_error", "poisson"),
+}
+
+
+def check_params(estimator):
+    """Raise InvalidParameterError naming the first hyperparameter that is invalid."""
+    name = type(estimator).__name__
+    params = estimator.get_params(deep=False)
+    for key, value in params.items():
+        rule = PARAMETER_RULES.get(key)
+        if key == "hidden_layer_sizes":
+            hidden_layer_sizes(value, name)
+        elif rule is not None and not rule[0](value):
+            raise InvalidParameterError(
+                f"The '{key}' parameter of {name} must be {rule[1]}. Got {value!r} instead."
+            )
+
+
+def hidden_layer_sizes(value, name="the estimator"):
+    """The hidden layer sizes as a list of positive ints."""
+    sizes = list(value) if hasattr(value, "__iter__") and not isinstance(value, str) else [value]
+    for size in sizes:
+        if not _is_int(size) or size < 1:
+            raise InvalidParameterError(
+                f"The 'hidden_layer_sizes' parameter of {name} must be an int >= 1 or a "
+                f"sequence of ints >= 1. Got {value!r} instead."
+            )
+    return [int(size) for size in sizes]
+
+
+def check_poisson_target(Y):
+    if np.any(Y < 0):
+        raise ValueError(
+            "loss='poisson' requires non-negative y (counts or rates); "
+            f"got a minimum of {Y.min()}."
+        )
+
+
+def check_finite_target(Y):
+    if not np.isfinite(Y).all():
+        raise ValueError("Input y contains NaN or infinity.")
