@@ -1,0 +1,89 @@
+"""The forward and backward pass in plain numpy, on the same flat parameter layout.
+
+A readable statement of what the kernels compute, kept as the tests' oracle: slow,
+allocating, and written straight from the formulas.
+
+    Zˡ = Aˡ⁻¹ Wˡ + bˡ,  Aˡ = σˡ(Zˡ)
+    J  = Σᵢ sᵢ ℓ(aᴸᵢ, yᵢ) / Σᵢ sᵢ  +  α ‖W‖² / (2 Σᵢ sᵢ)
+    δᴸ = s (Aᴸ - Y),  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ)
+    ∂J/∂Wˡ = (Aˡ⁻¹ᵀ δˡ + α Wˡ) / Σs,  ∂J/∂bˡ = Σ rows of δˡ / Σs
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+from ._layout import OUTPUT_ACTIVATIONS, views
+
+
+def activate(Z, name):
+    if name == "identity":
+        return Z
+    if name == "logistic":
+        return expit(Z)
+    if name == "tanh":
+        return np.tanh(Z)
+    if name == "relu":
+        return np.maximum(Z, 0)
+    if name == "exp":
+        return np.exp(Z)
+    if name == "softmax":
+        E = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return E / E.sum(axis=1, keepdims=True)
+    raise ValueError(name)
+
+
+def derivative(A, name):
+    """σ'(Z) written through A = σ(Z)."""
+    if name == "identity":
+        return np.ones_like(A)
+    if name == "logistic":
+        return A * (1 - A)
+    if name == "tanh":
+        return 1 - A**2
+    if name == "relu":
+        return (A > 0).astype(A.dtype)
+    raise ValueError(name)
+
+
+def sample_losses(A, Y, loss):
+    """ℓ(aᵢ, yᵢ) per sample, summed over the outputs."""
+    eps = np.finfo(A.dtype).eps
+    if loss == "squared_error":
+        return 0.5 * ((A - Y) ** 2).sum(axis=1)
+    if loss == "poisson":
+        return (xlogy(Y, Y / A) - Y + A).sum(axis=1)
+    P = np.clip(A, eps, 1 - eps)
+    if loss == "log_loss":
+        return -xlogy(Y, P).sum(axis=1)
+    return -(xlogy(Y, P) + xlogy(1 - Y, 1 - P)).sum(axis=1)
+
+
+def forward(params, X, layer_units, activation, loss):
+    """Every layer's activations [X, A¹, ..., Aᴸ]."""
+    coefs, intercepts = views(params, layer_units)
+    activations = [X]
+    for layer, (W, b) in enumerate(zip(coefs, intercepts)):
+        last = layer == len(coefs) - 1
+        name = OUTPUT_ACTIVATIONS[loss] if last else activation
+        activations.append(activate(activations[-1] @ W + b, name))
+    return activations
+
+
+def loss_gradient(params, X, Y, layer_units, activation, loss, alpha, sample_weight=None):
+    """(data loss, penalty, flat gradient) for the objective J above."""
+    coefs, _ = views(params, layer_units)
+    s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    s_sum = s.sum()
+    activations = forward(params, X, layer_units, activation, loss)
+    data = (s * sample_losses(activations[-1], Y, loss)).sum() / s_sum
+    penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs) / s_sum
+
+    grad = np.empty_like(params)
+    grad_coefs, grad_intercepts = views(grad, layer_units)
+    delta = (activations[-1] - Y) * s[:, None]
+    for layer in range(len(coefs) - 1, -1, -1):
+        grad_coefs[layer][...] = (activations[layer].T @ delta + alpha * coefs[layer]) / s_sum
+        grad_intercepts[layer][...] = delta.sum(axis=0) / s_sum
+        if layer > 0:
+            delta = (delta @ coefs[layer].T) * derivative(activations[layer], activation)
+    return data, penalty, grad

@@ -1,0 +1,88 @@
+"""Thread count: results independent of it, and it follows OpenMP's settings."""
+
+import os
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+from threadpoolctl import threadpool_limits
+
+import bpcore
+
+needs_two_cpus = pytest.mark.skipif(
+    not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
+    reason="needs OpenMP and two CPUs",
+)
+
+
+def fit(n_threads=None, dtype=np.float64, **params):
+    # large enough that every stage of a batch runs on several threads
+    X, y = make_classification(1500, 40, n_informative=20, n_classes=5, random_state=0)
+    model = bpcore.MLPClassifier(
+        hidden_layer_sizes=(96, 64), batch_size=256, max_iter=3, random_state=0, **params
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if n_threads is None:
+            return model.fit(X.astype(dtype), y)
+        with threadpool_limits(limits=n_threads, user_api="openmp"):
+            assert bpcore.effective_n_threads() == n_threads
+            return model.fit(X.astype(dtype), y)
+
+
+@needs_two_cpus
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+def test_weights_do_not_depend_on_thread_count(solver):
+    one = fit(1, solver=solver)
+    two = fit(2, solver=solver)
+    for a, b in zip(one.coefs_ + one.intercepts_, two.coefs_ + two.intercepts_):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fixed_random_state_is_bitwise_reproducible(dtype):
+    first = fit(dtype=dtype)
+    second = fit(dtype=dtype)
+    for a, b in zip(first.coefs_ + first.intercepts_, second.coefs_ + second.intercepts_):
+        assert a.dtype == dtype
+        assert np.array_equal(a, b)
+    assert first.loss_curve_ == second.loss_curve_
+
+
+def test_omp_num_threads_is_respected():
+    code = "import bpcore; print(bpcore.effective_n_threads())"
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.stdout.strip() == "1", out.stderr
+
+
+@needs_two_cpus
+def test_threadpool_limits_is_respected():
+    default = bpcore.effective_n_threads()
+    with threadpool_limits(limits=1, user_api="openmp"):
+        assert bpcore.effective_n_threads() == 1
+    assert bpcore.effective_n_threads() == default
+
+
+def test_blas_is_single_threaded_during_fit_and_restored_after():
+    from threadpoolctl import threadpool_info
+
+    seen = []
+
+    class Spy(bpcore.MLPClassifier):
+        def _fit_stochastic(self, *args, **kwargs):
+            seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas")
+            return super()._fit_stochastic(*args, **kwargs)
+
+    before = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    X, y = make_classification(100, 5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        Spy(max_iter=2).fit(X, y)
+    assert seen and set(seen) == {1}
+    after = [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+    assert after == before
