@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils import check_random_state, shuffle
+from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import (
@@ -331,7 +331,9 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
                 if self.shuffle:
-                    sample_idx = shuffle(sample_idx, random_state=self._random_state)
+                    # the permutation sklearn.utils.shuffle draws (same swaps, same
+                    # stream), without its per-call validation (0.7 ms an epoch)
+                    self._random_state.shuffle(sample_idx)
                 config = _optimizer_config(
                     self.solver,
                     state["learning_rate"],
