@@ -1,3 +1,4 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 # The backprop engine: forward pass, δ recursion, gradients and updates, in float32
 # and float64 (fused `floating`), with the GIL released.
 #
