@@ -78,7 +78,9 @@ class BuildExtOpenMP(build_ext):
         if self.compiler.compiler_type == "msvc":
             optimise = ["/O2"]
         else:
-            optimise = ["-O3", "-g0"]
+            # -fno-math-errno lets sqrt vectorise (IEEE results are unchanged; only errno
+            # is not set, and bpcore never reads it).  No -ffast-math, no -march.
+            optimise = ["-O3", "-g0", "-fno-math-errno"]
         for ext in self.extensions:
             ext.extra_compile_args = optimise + compile_args + ext.extra_compile_args
             ext.extra_link_args = link_args + ext.extra_link_args

@@ -259,7 +259,7 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_inp
                                    const floating* params, floating* grads,
                                    const floating* ws, double weight_sum) noexcept nogil:
     # Part `part` of `n_parts` of every layer's output columns j:
-    #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j] + α Wˡ[:, j]) / Σs,   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
+    #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
     # grads: OUT (these columns only)
     cdef Py_ssize_t L = net.n_layers, l, i, j, r, n_in, n_out, c0, c1
     cdef const floating* a_prev
@@ -267,8 +267,8 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_inp
     cdef const floating* coef
     cdef floating* coef_grad
     cdef floating* intercept_grad
-    cdef floating alpha = <floating> net.alpha
-    cdef floating scale = <floating> weight_sum
+    cdef floating inv_scale = <floating> (1.0 / weight_sum)
+    cdef floating penalty = <floating> (net.alpha / weight_sum)
     for l in range(L):
         n_in = net.units[l]
         n_out = net.units[l + 1]
@@ -281,20 +281,21 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_inp
         coef = params + net.coef_offset[l]
         coef_grad = grads + net.coef_offset[l]
         intercept_grad = grads + net.intercept_offset[l]
-        gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, <floating> 1.0,
+        # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
+        gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
              a_prev, <int> n_in, delta + c0, <int> n_out,
              <floating> 0.0, coef_grad + c0, <int> n_out)
-        for i in range(n_in):
-            for j in range(c0, c1):
-                coef_grad[i * n_out + j] = (coef_grad[i * n_out + j]
-                                            + alpha * coef[i * n_out + j]) / scale
+        if net.alpha > 0:
+            for i in range(n_in):
+                for j in range(c0, c1):
+                    coef_grad[i * n_out + j] += penalty * coef[i * n_out + j]
         for j in range(c0, c1):
             intercept_grad[j] = 0
         for r in range(n_rows):
             for j in range(c0, c1):
                 intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
         for j in range(c0, c1):
-            intercept_grad[j] = intercept_grad[j] / scale
+            intercept_grad[j] = intercept_grad[j] * inv_scale
 
 
 cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
