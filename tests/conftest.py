@@ -32,13 +32,13 @@ def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=N
     )
     workspace = np.empty(net.train_workspace_size, dtype=dtype)
     weights = np.empty(0, dtype) if sample_weight is None else sample_weight.astype(dtype)
-    X = np.ascontiguousarray(X)
+    inputs = _layout.kernel_input(X, dtype)
     Y = np.ascontiguousarray(Y, dtype=dtype)
 
     def objective(theta):
         params = np.ascontiguousarray(theta, dtype=dtype)
         grads = np.empty_like(params)
-        data, penalty = _network.loss_gradient(net, X, Y, weights, params, grads, workspace)
+        data, penalty = _network.loss_gradient(net, *inputs, Y, weights, params, grads, workspace)
         return data + penalty, grads
 
     return objective

@@ -222,18 +222,17 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _fit_lbfgs(self, X, Y, sample_weight, params, layer_units):
         n_samples = X.shape[0]
         net = self._network(layer_units, n_samples, effective_n_threads())
-        workspace = np.empty(net.train_workspace_size, dtype=X.dtype)
+        workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
         grads = np.empty_like(params)
-        weights = sample_weight if sample_weight is not None else np.empty(0, X.dtype)
-        parts = {}
+        weights = sample_weight if sample_weight is not None else np.empty(0, params.dtype)
+        inputs = _layout.kernel_input(X, params.dtype)
 
         def objective(theta):
             # scipy hands a new float64 vector each call: copy it into the buffer
             params[:] = theta
             data_loss, penalty = _network.loss_gradient(
-                net, X, Y, weights, params, grads, workspace
+                net, *inputs, Y, weights, params, grads, workspace
             )
-            parts["last"] = (data_loss, penalty)
             return data_loss + penalty, grads.astype(np.float64)
 
         result = scipy.optimize.minimize(
@@ -256,7 +255,9 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
         self.n_iter_ = min(result.nit, self.max_iter)
-        data_loss, penalty = _network.loss_gradient(net, X, Y, weights, params, grads, workspace)
+        data_loss, penalty = _network.loss_gradient(
+            net, *inputs, Y, weights, params, grads, workspace
+        )
         self.loss_ = self._reported_loss(data_loss, penalty)
         if self.verbose:
             print(f"L-BFGS: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
@@ -300,7 +301,6 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     "The validation set is too small. Increase 'validation_fraction' "
                     "or the size of your dataset."
                 )
-            X_train = np.ascontiguousarray(X_train)
             Y_train = np.ascontiguousarray(Y_train)
             y_val = self._decode(Y_val)
         else:
@@ -320,9 +320,10 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         net = self._network(layer_units, batch_size, effective_n_threads())
-        workspace = np.empty(net.train_workspace_size, dtype=X.dtype)
+        workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
         grads = np.empty_like(params)
-        weights = sw_train if sw_train is not None else np.empty(0, dtype=X.dtype)
+        weights = sw_train if sw_train is not None else np.empty(0, dtype=params.dtype)
+        inputs = _layout.kernel_input(X_train, params.dtype)
         sample_idx = np.arange(n_samples, dtype=np.intp)
         no_order = np.empty(0, dtype=np.intp)
         squared = self._loss_name() == "squared_error"
@@ -345,7 +346,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 )
                 data_loss, penalty, state["adam_step"] = _network.train_epoch(
                     net,
-                    X_train,
+                    *inputs,
                     Y_train,
                     weights,
                     sample_idx if self.shuffle else no_order,
@@ -478,9 +479,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _forward(self, X):
         """The output layer's activations for the validated, C-ordered X."""
         params = self._flat_params()
-        if X.dtype != params.dtype:
-            X = X.astype(params.dtype)
-        X = np.ascontiguousarray(X)
+        inputs = _layout.kernel_input(X, params.dtype)
         n_samples = X.shape[0]
         out = np.empty((n_samples, self.n_outputs_), dtype=params.dtype)
         layer_units = self._layer_units()
@@ -488,18 +487,25 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             # one block, on this thread: BLAS keeps its own settings
             net = self._network(layer_units, 1, 1)
             workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
-            _network.predict(net, X, params, out, workspace, max(n_samples, 1))
+            _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
             return out
         net = self._network(layer_units, 1, effective_n_threads())
         workspace = np.empty(net.predict_workspace_size(_PREDICT_CHUNK_ROWS), dtype=params.dtype)
         with blas_single_threaded():
-            _network.predict(net, X, params, out, workspace, _PREDICT_CHUNK_ROWS)
+            _network.predict(net, *inputs, params, out, workspace, _PREDICT_CHUNK_ROWS)
         return out
 
     def _validated_forward(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32), order="C")
+        X = validate_data(
+            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
+        )
         return self._forward(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
 
     def __getstate__(self):
         state = super().__getstate__()
@@ -658,9 +664,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self,
             X,
             y,
+            accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=(np.float64, np.float32),
-            order="C",
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
@@ -858,10 +864,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             self,
             X,
             y,
+            accept_sparse=["csr", "csc"],
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
-            order="C",
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:

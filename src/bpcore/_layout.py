@@ -8,6 +8,7 @@ place edits the model.
 """
 
 import numpy as np
+import scipy.sparse as sp
 
 # codes shared with the kernels (_activations.pxd, _losses.pxd)
 ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
@@ -80,3 +81,23 @@ def _is_view_at(array, flat, address, shape):
         and array.__array_interface__["data"][0] == address
         and np.shares_memory(array, flat)
     )
+
+
+_NO_INDEX = np.empty(0, dtype=np.intp)
+
+
+def kernel_input(X, dtype):
+    """(values, indices, indptr) as the kernels take X.
+
+    Dense: the C-ordered array raveled (no copy when it already is C-ordered of the
+    right dtype) and empty index arrays.  Sparse: CSR (CSC is converted once) with
+    intp indices; never densified.
+    """
+    if sp.issparse(X):
+        X = X.tocsr()
+        return (
+            np.ascontiguousarray(X.data, dtype=dtype),
+            np.ascontiguousarray(X.indices, dtype=np.intp),
+            np.ascontiguousarray(X.indptr, dtype=np.intp),
+        )
+    return np.ascontiguousarray(X, dtype=dtype).reshape(-1), _NO_INDEX, _NO_INDEX

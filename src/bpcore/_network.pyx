@@ -186,42 +186,108 @@ cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) no
     return <int> t if t > 1 else 1
 
 
+cdef struct Batch:
+    # Which rows of X a batch holds, and how X is stored.
+    const Py_ssize_t* order      # visiting order of the rows (NULL: 0, 1, 2, ...)
+    Py_ssize_t first             # position in the order of the batch's first row
+    Py_ssize_t n_rows
+    const Py_ssize_t* indices    # X in CSR: column indices and row pointers
+    const Py_ssize_t* indptr     # (NULL: X is dense, row-major)
+
+
+cdef inline Py_ssize_t source_row(const Batch* batch, Py_ssize_t r) noexcept nogil:
+    # the row of X (and Y) that is row r of the batch
+    return batch.order[batch.first + r] if batch.order != NULL else batch.first + r
+
+
+cdef void csr_rows_times_dense(const floating* values, const Batch* batch,
+                               Py_ssize_t r0, Py_ssize_t r1, const floating* W,
+                               Py_ssize_t n_out, floating* out) noexcept nogil:
+    # out[r - r0] = X[source_row(r)] W for r in r0..r1, X in CSR      # out: OUT
+    cdef Py_ssize_t r, k, j, src
+    cdef floating x
+    cdef floating* o
+    cdef const floating* w
+    for r in range(r0, r1):
+        src = source_row(batch, r)
+        o = out + (r - r0) * n_out
+        for j in range(n_out):
+            o[j] = 0
+        for k in range(batch.indptr[src], batch.indptr[src + 1]):
+            x = values[k]
+            w = W + batch.indices[k] * n_out
+            for j in range(n_out):
+                o[j] += x * w[j]
+
+
+cdef void csr_transpose_times_dense(const floating* values, const Batch* batch,
+                                    const floating* delta, Py_ssize_t n_features,
+                                    Py_ssize_t n_out, Py_ssize_t c0, Py_ssize_t c1,
+                                    floating scale, floating* grad) noexcept nogil:
+    # grad[:, c0:c1] = scale · X_batchᵀ δ[:, c0:c1], X in CSR           # grad: OUT
+    cdef Py_ssize_t i, r, k, j, src
+    cdef floating x
+    cdef floating* g
+    cdef const floating* d
+    for i in range(n_features):
+        for j in range(c0, c1):
+            grad[i * n_out + j] = 0
+    for r in range(batch.n_rows):
+        src = source_row(batch, r)
+        d = delta + r * n_out
+        for k in range(batch.indptr[src], batch.indptr[src + 1]):
+            x = scale * values[k]
+            g = grad + batch.indices[k] * n_out
+            for j in range(c0, c1):
+                g[j] += x * d[j]
+
+
+cdef const floating* first_layer_input(const NetSpec* net, const floating* X,
+                                       const Batch* batch, Py_ssize_t r0, Py_ssize_t r1,
+                                       floating* ws) noexcept nogil:
+    # Dense X: a pointer to rows r0..r1 of the batch, copied into the workspace when the
+    # batch is not a run of consecutive rows.  (Sparse X is read in place.)
+    cdef Py_ssize_t r, n_features = net.units[0]
+    cdef floating* staged
+    if batch.order == NULL:
+        return X + (batch.first + r0) * n_features
+    staged = ws + net.input_offset
+    for r in range(r0, r1):
+        memcpy(staged + r * n_features, X + source_row(batch, r) * n_features,
+               n_features * sizeof(floating))
+    return staged + r0 * n_features
+
+
 cdef double forward_backward_rows(const NetSpec* net, const floating* X, const floating* Y,
-                                  const floating* sample_weight, const Py_ssize_t* rows,
-                                  Py_ssize_t first, Py_ssize_t r0, Py_ssize_t r1,
+                                  const floating* sample_weight, const Batch* batch,
+                                  Py_ssize_t r0, Py_ssize_t r1,
                                   const floating* params, floating* ws,
                                   double* weight_sum) noexcept nogil:
-    # Rows r0..r1 of the batch that starts at position `first`: the forward pass of
-    # every layer, the output error δᴸ = s (Aᴸ - Y) with the loss, and the δ recursion
-    #   δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Aˡ).
+    # Rows r0..r1 of the batch: the forward pass of every layer, the output error
+    # δᴸ = s (Aᴸ - Y) with the loss, and the δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Aˡ).
     # Returns Σ sᵢ ℓᵢ over these rows and writes Σ sᵢ to weight_sum.
     # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ)
     cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, r, n_in, n_out
-    cdef Py_ssize_t n_features = net.units[0]
-    cdef const floating* a_prev
+    cdef const floating* a_prev = NULL
     cdef floating* a
-    cdef floating* staged
     cdef double loss, s_sum = 0
     if m <= 0:
         weight_sum[0] = 0
         return 0
-    if rows != NULL:
-        staged = ws + net.input_offset
-        for r in range(r0, r1):
-            memcpy(staged + r * n_features, X + rows[first + r] * n_features,
-                   n_features * sizeof(floating))
-        a_prev = staged + r0 * n_features
-    else:
-        a_prev = X + (first + r0) * n_features
+    if batch.indptr == NULL:
+        a_prev = first_layer_input(net, X, batch, r0, r1, ws)
 
     # forward: Aˡ = σˡ(Aˡ⁻¹ Wˡ + bˡ)
     for l in range(L):
         n_in = net.units[l]
         n_out = net.units[l + 1]
         a = ws + net.a_offset[l] + r0 * n_out
-        gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
-             a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
-             <floating> 0.0, a, <int> n_out)
+        if l == 0 and batch.indptr != NULL:
+            csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
+        else:
+            gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
+                 a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
+                 <floating> 0.0, a, <int> n_out)
         if l < L - 1:
             add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l])
         a_prev = a
@@ -230,7 +296,7 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
     n_out = net.units[L]
     loss = output_loss_delta(ws + net.a_offset[L - 1] + r0 * n_out,
                              ws + net.delta_offset[L - 1] + r0 * n_out,
-                             Y, n_out, rows, first + r0, sample_weight, m, n_out,
+                             Y, n_out, batch.order, batch.first + r0, sample_weight, m, n_out,
                              params + net.intercept_offset[L - 1], net.loss)
 
     # δ recursion, from the output back to the first hidden layer
@@ -249,19 +315,19 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
         s_sum = m
     else:
         for r in range(r0, r1):
-            s_sum += sample_weight[rows[first + r] if rows != NULL else first + r]
+            s_sum += sample_weight[source_row(batch, r)]
     weight_sum[0] = s_sum
     return loss
 
 
-cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_input,
-                                   Py_ssize_t n_rows, Py_ssize_t part, Py_ssize_t n_parts,
+cdef void weight_gradients_columns(const NetSpec* net, const floating* X, const Batch* batch,
+                                   Py_ssize_t part, Py_ssize_t n_parts,
                                    const floating* params, floating* grads,
                                    const floating* ws, double weight_sum) noexcept nogil:
     # Part `part` of `n_parts` of every layer's output columns j:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
     # grads: OUT (these columns only)
-    cdef Py_ssize_t L = net.n_layers, l, i, j, r, n_in, n_out, c0, c1
+    cdef Py_ssize_t L = net.n_layers, n_rows = batch.n_rows, l, i, j, r, n_in, n_out, c0, c1
     cdef const floating* a_prev
     cdef const floating* delta
     cdef const floating* coef
@@ -276,15 +342,23 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_inp
         c1 = (part + 1) * n_out // n_parts
         if c1 <= c0:
             continue
-        a_prev = batch_input if l == 0 else ws + net.a_offset[l - 1]
         delta = ws + net.delta_offset[l]
         coef = params + net.coef_offset[l]
         coef_grad = grads + net.coef_offset[l]
         intercept_grad = grads + net.intercept_offset[l]
-        # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
-        gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
-             a_prev, <int> n_in, delta + c0, <int> n_out,
-             <floating> 0.0, coef_grad + c0, <int> n_out)
+        if l == 0 and batch.indptr != NULL:
+            csr_transpose_times_dense(X, batch, delta, n_in, n_out, c0, c1, inv_scale, coef_grad)
+        else:
+            if l > 0:
+                a_prev = ws + net.a_offset[l - 1]
+            elif batch.order != NULL:
+                a_prev = ws + net.input_offset          # the rows staged by the forward pass
+            else:
+                a_prev = X + batch.first * n_in
+            # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
+            gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
+                 a_prev, <int> n_in, delta + c0, <int> n_out,
+                 <floating> 0.0, coef_grad + c0, <int> n_out)
         if net.alpha > 0:
             for i in range(n_in):
                 for j in range(c0, c1):
@@ -299,45 +373,37 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* batch_inp
 
 
 cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
-                           const floating* sample_weight, const Py_ssize_t* rows,
-                           Py_ssize_t first, Py_ssize_t n_rows,
+                           const floating* sample_weight, const Batch* batch,
                            const floating* params, floating* grads, floating* ws,
                            double* scratch, double* weight_sum_out) noexcept nogil:
-    # The loss and gradient of one batch: rows first..first+n_rows of the order.
-    # Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to weight_sum_out; grads: OUT.
-    # scratch: 2 * n_threads doubles for the per-thread sums.
-    cdef Py_ssize_t t, flops = 0, l
+    # The loss and gradient of one batch.  Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to
+    # weight_sum_out; grads: OUT.  scratch: 2 * n_threads doubles for per-thread sums.
+    cdef Py_ssize_t t, flops = 0, l, n_rows = batch.n_rows
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0
-    cdef const floating* batch_input
     for l in range(net.n_layers):
         flops += net.units[l] * net.units[l + 1]
 
     T1 = threads_for(2 * n_rows * flops, n_rows, net.n_threads)
     if T1 == 1:
-        scratch[0] = forward_backward_rows(net, X, Y, sample_weight, rows, first, 0, n_rows,
+        scratch[0] = forward_backward_rows(net, X, Y, sample_weight, batch, 0, n_rows,
                                            params, ws, &scratch[net.n_threads])
     else:
         for t in prange(T1, num_threads=T1, schedule='static', chunksize=1):
             scratch[t] = forward_backward_rows(
-                net, X, Y, sample_weight, rows, first,
+                net, X, Y, sample_weight, batch,
                 t * n_rows // T1, (t + 1) * n_rows // T1,
                 params, ws, &scratch[net.n_threads + t])
     for t in range(T1):
         loss += scratch[t]
         weight_sum += scratch[net.n_threads + t]
 
-    if rows != NULL:
-        batch_input = ws + net.input_offset
-    else:
-        batch_input = X + first * net.units[0]
     T2 = threads_for(n_rows * flops, net.max_units, net.n_threads)
     if T2 == 1:
-        weight_gradients_columns(net, batch_input, n_rows, 0, 1, params, grads, ws, weight_sum)
+        weight_gradients_columns(net, X, batch, 0, 1, params, grads, ws, weight_sum)
     else:
         for t in prange(T2, num_threads=T2, schedule='static', chunksize=1):
-            weight_gradients_columns(net, batch_input, n_rows, t, T2, params, grads, ws,
-                                     weight_sum)
+            weight_gradients_columns(net, X, batch, t, T2, params, grads, ws, weight_sum)
     weight_sum_out[0] = weight_sum
     return loss
 
@@ -354,7 +420,7 @@ cdef double coef_squared_norm(const NetSpec* net, const floating* params,
     return total
 
 
-cdef void update_range(const NetSpec* net, floating* params, const floating* grads,
+cdef void update_range(floating* params, const floating* grads,
                        floating* state_1, floating* state_2, Py_ssize_t start,
                        Py_ssize_t stop, double step_size,
                        const OptimizerConfig* config) noexcept nogil:
@@ -364,7 +430,42 @@ cdef void update_range(const NetSpec* net, floating* params, const floating* gra
         adam_update(params, grads, state_1, state_2, start, stop, step_size, config)
 
 
-def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
+cdef int check_input(const NetSpec* net, Py_ssize_t n_values, Py_ssize_t n_indices,
+                     Py_ssize_t n_indptr, Py_ssize_t n_samples) except -1:
+    # X is dense (no indices, n_samples * n_features values) or CSR
+    if n_samples < 1:
+        raise ValueError("X has no rows")
+    if n_indptr == 0:
+        if n_indices != 0 or n_values != n_samples * net.units[0]:
+            raise ValueError("dense X must hold n_samples * n_features values")
+    elif n_indptr != n_samples + 1 or n_indices != n_values:
+        raise ValueError("CSR X needs n_samples + 1 row pointers and one index per value")
+    return 0
+
+
+cdef int check_training_shapes(const NetSpec* net, Py_ssize_t n_samples, Py_ssize_t n_y,
+                               Py_ssize_t n_outputs, Py_ssize_t n_weights,
+                               Py_ssize_t n_params, Py_ssize_t n_workspace,
+                               Py_ssize_t batch_size) except -1:
+    # The kernels trust their arguments; the facade validates user input, this
+    # catches a facade bug before it becomes an out-of-bounds write.
+    if n_y != n_samples or n_outputs != net.units[net.n_layers]:
+        raise ValueError("Y does not match X and the network's output size")
+    if n_weights not in (0, n_samples):
+        raise ValueError("sample_weight must be empty or have one entry per sample")
+    if n_params != net.n_params:
+        raise ValueError("params has the wrong size for this network")
+    if batch_size < 1 or batch_size > net.batch_capacity or n_workspace < net.train_workspace:
+        raise ValueError("the workspace does not hold a batch of this size")
+    return 0
+
+
+cdef inline const Py_ssize_t* pointer_or_null(const Py_ssize_t[::1] array) noexcept:
+    return &array[0] if array.shape[0] > 0 else NULL
+
+
+def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
+                const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                 const floating[::1] sample_weight, const Py_ssize_t[::1] order,
                 Py_ssize_t batch_size,
                 floating[::1] params, floating[::1] grads,
@@ -376,7 +477,10 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
     Parameters
     ----------
     net : Network
-    X : ndarray of shape (n_samples, n_features), C-contiguous
+    X, X_indices, X_indptr : the input, n_samples = Y.shape[0] rows
+        Dense: X is the row-major (n_samples, n_features) array raveled, and the index
+        arrays are empty.  CSR: X is the data array, with its (intp) column indices and
+        row pointers.
     Y : ndarray of shape (n_samples, n_outputs), C-contiguous, X's dtype
     sample_weight : ndarray of shape (n_samples,) or (0,)
         Empty for unit weights.
@@ -403,21 +507,25 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
         Adam's step count after this epoch.
     """
     cdef NetSpec* spec = &net.spec
-    cdef Py_ssize_t n_samples = X.shape[0], first, n_rows, t, T3, part
+    cdef Py_ssize_t n_samples = Y.shape[0], t, T3, part
+    cdef Batch batch
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
-    cdef const Py_ssize_t* order_ptr = &order[0] if order.shape[0] > 0 else NULL
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
     cdef double step_size = config.learning_rate
     cdef double* scratch
     cdef bint penalised = spec.alpha > 0
 
-    check_shapes(spec, X.shape[0], X.shape[1], Y.shape[0], Y.shape[1],
-                 sample_weight.shape[0], params.shape[0], workspace.shape[0], batch_size)
+    check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n_samples)
+    check_training_shapes(spec, n_samples, Y.shape[0], Y.shape[1], sample_weight.shape[0],
+                          params.shape[0], workspace.shape[0], batch_size)
     if order.shape[0] not in (0, n_samples):
         raise ValueError("order must be empty or have one entry per sample")
     if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
             config.kind == ADAM and state_2.shape[0] != spec.n_params):
         raise ValueError("grads and optimizer state must match the parameter buffer")
+    batch.order = pointer_or_null(order)
+    batch.indices = pointer_or_null(X_indices)
+    batch.indptr = pointer_or_null(X_indptr)
     scratch = <double*> malloc(4 * spec.n_threads * sizeof(double))
     if scratch == NULL:
         raise MemoryError()
@@ -426,27 +534,27 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
         with nogil:
             if penalised:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
-            first = 0
-            while first < n_samples:
-                n_rows = min(batch_size, n_samples - first)
-                batch_loss = batch_gradient(spec, &X[0, 0], &Y[0, 0], sw_ptr, order_ptr,
-                                            first, n_rows, &params[0], &grads[0],
-                                            &workspace[0], scratch, &weight_sum)
-                data_total += n_rows * (batch_loss / weight_sum)
-                penalty_total += n_rows * (0.5 * spec.alpha * sq_norm / weight_sum)
+            batch.first = 0
+            while batch.first < n_samples:
+                batch.n_rows = min(batch_size, n_samples - batch.first)
+                batch_loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
+                                            &params[0], &grads[0], &workspace[0],
+                                            scratch, &weight_sum)
+                data_total += batch.n_rows * (batch_loss / weight_sum)
+                penalty_total += batch.n_rows * (0.5 * spec.alpha * sq_norm / weight_sum)
                 if config.kind == ADAM:
                     adam_step += 1
                     step_size = (config.learning_rate * sqrt(1 - config.beta_2 ** adam_step)
                                  / (1 - config.beta_1 ** adam_step))
                 if T3 == 1:
-                    update_range(spec, &params[0], &grads[0], &state_1[0],
+                    update_range(&params[0], &grads[0], &state_1[0],
                                  &state_2[0] if config.kind == ADAM else NULL,
                                  0, spec.n_params, step_size, &config)
                     if penalised:
                         scratch[0] = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
                 else:
                     for part in prange(T3, num_threads=T3, schedule='static', chunksize=1):
-                        update_range(spec, &params[0], &grads[0], &state_1[0],
+                        update_range(&params[0], &grads[0], &state_1[0],
                                      &state_2[0] if config.kind == ADAM else NULL,
                                      part * spec.n_params // T3,
                                      (part + 1) * spec.n_params // T3, step_size, &config)
@@ -458,7 +566,7 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
                     sq_norm = 0
                     for t in range(T3):
                         sq_norm += scratch[t]
-                first += n_rows
+                batch.first += batch.n_rows
                 with gil:
                     PyErr_CheckSignals()   # raises KeyboardInterrupt between batches
     finally:
@@ -466,13 +574,15 @@ def train_epoch(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
     return data_total, penalty_total, adam_step
 
 
-def loss_gradient(Network net, const floating[:, ::1] X, const floating[:, ::1] Y,
+def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
+                  const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                   const floating[::1] sample_weight, const floating[::1] params,
                   floating[::1] grads, floating[::1] workspace):
-    """The objective and its gradient over all of X as one batch (for L-BFGS and checks).
+    """The objective and its gradient over all rows as one batch (L-BFGS, checks).
 
-    The workspace must hold ``X.shape[0]`` rows (``net``'s batch capacity).  Activations
-    Aˡ and errors δˡ of every layer stay in the workspace afterwards.
+    X as in `train_epoch`.  The workspace must hold all ``Y.shape[0]`` rows (``net``'s
+    batch capacity).  Activations Aˡ and errors δˡ of every layer stay in the
+    workspace afterwards.
 
     Returns
     -------
@@ -483,19 +593,27 @@ def loss_gradient(Network net, const floating[:, ::1] X, const floating[:, ::1] 
     grads is filled with ∂J/∂θ for J = data_loss + penalty.
     """
     cdef NetSpec* spec = &net.spec
+    cdef Py_ssize_t n_samples = Y.shape[0]
+    cdef Batch batch
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double loss, weight_sum, sq_norm = 0
     cdef double* scratch
-    check_shapes(spec, X.shape[0], X.shape[1], Y.shape[0], Y.shape[1],
-                 sample_weight.shape[0], params.shape[0], workspace.shape[0], X.shape[0])
+    check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n_samples)
+    check_training_shapes(spec, n_samples, Y.shape[0], Y.shape[1], sample_weight.shape[0],
+                          params.shape[0], workspace.shape[0], n_samples)
     if grads.shape[0] != spec.n_params:
         raise ValueError("grads must match the parameter buffer")
+    batch.order = NULL
+    batch.first = 0
+    batch.n_rows = n_samples
+    batch.indices = pointer_or_null(X_indices)
+    batch.indptr = pointer_or_null(X_indptr)
     scratch = <double*> malloc(2 * spec.n_threads * sizeof(double))
     if scratch == NULL:
         raise MemoryError()
     try:
         with nogil:
-            loss = batch_gradient(spec, &X[0, 0], &Y[0, 0], sw_ptr, NULL, 0, X.shape[0],
+            loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
                                   &params[0], &grads[0], &workspace[0], scratch, &weight_sum)
             if spec.alpha > 0:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
@@ -504,26 +622,9 @@ def loss_gradient(Network net, const floating[:, ::1] X, const floating[:, ::1] 
     return loss / weight_sum, 0.5 * spec.alpha * sq_norm / weight_sum
 
 
-cdef int check_shapes(const NetSpec* net, Py_ssize_t n_x, Py_ssize_t n_features,
-                      Py_ssize_t n_y, Py_ssize_t n_outputs, Py_ssize_t n_weights,
-                      Py_ssize_t n_params, Py_ssize_t n_workspace,
-                      Py_ssize_t batch_size) except -1:
-    # The kernels trust their arguments; the facade validates user input, this
-    # catches a facade bug before it becomes an out-of-bounds write.
-    if n_x < 1 or n_features != net.units[0] or n_y != n_x or n_outputs != net.units[net.n_layers]:
-        raise ValueError("X and Y do not match the network's input and output sizes")
-    if n_weights not in (0, n_x):
-        raise ValueError("sample_weight must be empty or have one entry per sample")
-    if n_params != net.n_params:
-        raise ValueError("params has the wrong size for this network")
-    if batch_size < 1 or batch_size > net.batch_capacity or n_workspace < net.train_workspace:
-        raise ValueError("the workspace does not hold a batch of this size")
-    return 0
-
-
-cdef void forward_rows(const NetSpec* net, const floating* X, Py_ssize_t r0, Py_ssize_t r1,
-                       const floating* params, floating* out, floating* ping,
-                       floating* pong) noexcept nogil:
+cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch,
+                       Py_ssize_t r0, Py_ssize_t r1, const floating* params, floating* out,
+                       floating* ping, floating* pong) noexcept nogil:
     # out[r0:r1] = the network's output for rows r0..r1 of X; ping, pong: scratch of
     # (r1 - r0) x max_units each
     cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, n_in, n_out
@@ -534,9 +635,12 @@ cdef void forward_rows(const NetSpec* net, const floating* X, Py_ssize_t r0, Py_
         n_in = net.units[l]
         n_out = net.units[l + 1]
         a = out + r0 * n_out if l == L - 1 else ping
-        gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
-             a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
-             <floating> 0.0, a, <int> n_out)
+        if l == 0 and batch.indptr != NULL:
+            csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
+        else:
+            gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
+                 a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
+                 <floating> 0.0, a, <int> n_out)
         add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l])
         a_prev = a
         spare = ping
@@ -544,24 +648,33 @@ cdef void forward_rows(const NetSpec* net, const floating* X, Py_ssize_t r0, Py_
         pong = spare
 
 
-def predict(Network net, const floating[:, ::1] X, const floating[::1] params,
+def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
+            const Py_ssize_t[::1] X_indptr, const floating[::1] params,
             floating[:, ::1] out, floating[::1] workspace, Py_ssize_t chunk_rows):
     """out = the network's output (after the output activation) for every row of X.
 
-    Rows are processed in blocks of `chunk_rows`, each thread taking whole blocks;
-    the workspace holds ``net.predict_workspace_size(chunk_rows)`` elements.
+    X as in `train_epoch`, with out.shape[0] rows.  Rows are processed in blocks of
+    `chunk_rows`, each thread taking whole blocks; the workspace holds
+    ``net.predict_workspace_size(chunk_rows)`` elements.
     """
     cdef NetSpec* spec = &net.spec
-    cdef Py_ssize_t n = X.shape[0], n_chunks, c, r0, r1, block, flops = 0, l
+    cdef Py_ssize_t n = out.shape[0], n_chunks, c, r0, r1, block, flops = 0, l
+    cdef Batch batch
     cdef int T, tid
-    if X.shape[1] != spec.units[0] or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
-        raise ValueError("X and out do not match the network's input and output sizes")
+    if n == 0:
+        return
+    check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n)
+    if out.shape[1] != spec.units[spec.n_layers]:
+        raise ValueError("out does not match the network's output size")
     if params.shape[0] != spec.n_params:
         raise ValueError("params has the wrong size for this network")
     if chunk_rows < 1 or workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_units:
         raise ValueError("the workspace does not hold the prediction blocks")
-    if n == 0:
-        return
+    batch.order = NULL
+    batch.first = 0
+    batch.n_rows = n
+    batch.indices = pointer_or_null(X_indices)
+    batch.indptr = pointer_or_null(X_indptr)
     block = chunk_rows * spec.max_units
     n_chunks = (n + chunk_rows - 1) // chunk_rows
     for l in range(spec.n_layers):
@@ -572,13 +685,12 @@ def predict(Network net, const floating[:, ::1] X, const floating[::1] params,
             for c in range(n_chunks):
                 r0 = c * chunk_rows
                 r1 = min(n, r0 + chunk_rows)
-                forward_rows(spec, &X[0, 0], r0, r1, &params[0], &out[0, 0],
+                forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
                              &workspace[0], &workspace[block])
         else:
             for c in prange(n_chunks, num_threads=T, schedule='static'):
                 tid = threadid()
                 r0 = c * chunk_rows
                 r1 = min(n, r0 + chunk_rows)
-                forward_rows(spec, &X[0, 0], r0, r1, &params[0], &out[0, 0],
+                forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
                              &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
-
