@@ -8,8 +8,11 @@ initial weights and the shuffling draw from the random state in the same order,
 so the same `random_state` gives the same model as scikit-learn, to rounding.
 """
 
+from __future__ import annotations
+
 import warnings
 from abc import ABCMeta, abstractmethod
+from typing import Any
 
 import numpy as np
 import scipy.optimize
@@ -30,6 +33,8 @@ from sklearn.utils.validation import (
 
 from . import _layout, _network, _validation
 from ._threads import blas_single_threaded, effective_n_threads
+
+ArrayLike = Any  # array-like or scipy sparse matrix, as scikit-learn accepts
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _PREDICT_CHUNK_ROWS = 256
@@ -447,7 +452,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             return np.nan
         return self._score_function(y, self._output_to_prediction(output), sample_weight=sample_weight)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -703,7 +708,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             output = output.ravel()
         return self._label_binarizer.inverse_transform(output)
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels.
 
         Parameters
@@ -716,7 +721,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """
         return self._output_to_prediction(self._validated_forward(X))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns in the order of `classes_`.
 
         Parameters
@@ -732,13 +737,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.hstack([1 - output, output])
         return output
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of `predict_proba`."""
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None, classes=None):
+    def partial_fit(
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        sample_weight: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
+    ) -> MLPClassifier:
         """One epoch over the given data, continuing from the current state.
 
         Parameters
@@ -882,7 +893,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _output_to_prediction(self, output):
         return output.ravel() if output.shape[1] == 1 else output
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the targets.
 
         Parameters
@@ -896,7 +907,9 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._output_to_prediction(self._validated_forward(X))
 
     @available_if(lambda est: est._check_solver())
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> MLPRegressor:
         """One epoch over the given data, continuing from the current state.
 
         Parameters

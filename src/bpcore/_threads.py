@@ -16,7 +16,7 @@ from . import _network
 _controller = None
 
 
-def effective_n_threads():
+def effective_n_threads() -> int:
     """Threads bpcore's parallel regions use now."""
     if hasattr(os, "sched_getaffinity"):
         n_cpus = len(os.sched_getaffinity(0))
