@@ -193,7 +193,15 @@ def test_warm_start_with_other_layer_sizes_is_refused(iris):
         (dict(solver="newton"), "solver"),
         (dict(alpha=-1.0), "alpha"),
         (dict(batch_size=0), "batch_size"),
-        (dict(batch_size="full"), "batch_size"),
+        (dict(batch_size="half"), "batch_size"),
+        (dict(init="orthogonal"), "init"),
+        (dict(dropout=1.0), "dropout"),
+        (dict(dropout=[0.1, 0.2]), "dropout"),
+        (dict(clip_norm=0.0), "clip_norm"),
+        (dict(clip_value=-1.0), "clip_value"),
+        (dict(param_change_tol=-1e-3), "param_change_tol"),
+        (dict(callbacks=[1]), "callbacks"),
+        (dict(class_weight="some"), "class_weight"),
         (dict(learning_rate="cyclic"), "learning_rate"),
         (dict(learning_rate_init=0.0), "learning_rate_init"),
         (dict(max_iter=0), "max_iter"),
@@ -222,8 +230,12 @@ def test_clone_and_params():
     model = MLPClassifier(hidden_layer_sizes=(3, 2), alpha=0.5)
     copy = clone(model)
     assert copy.get_params() == model.get_params()
-    assert bpcore.MLPClassifier().get_params() .keys() == sknn.MLPClassifier().get_params().keys()
-    assert bpcore.MLPRegressor().get_params().keys() == sknn.MLPRegressor().get_params().keys()
+    # every scikit-learn parameter, with scikit-learn's default, plus bpcore's own
+    for ours, theirs in ((bpcore.MLPClassifier(), sknn.MLPClassifier()),
+                         (bpcore.MLPRegressor(), sknn.MLPRegressor())):
+        mine = ours.get_params()
+        for key, value in theirs.get_params().items():
+            assert mine[key] == value, key
 
 
 def test_predict_before_fit_and_wrong_width(iris):

@@ -10,6 +10,7 @@ so the same `random_state` gives the same model as scikit-learn, to rounding.
 
 from __future__ import annotations
 
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from typing import Any
@@ -24,6 +25,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_sample_weight,
     check_is_fitted,
@@ -31,17 +33,64 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _layout, _network, _validation
+from . import _layout, _network, _reference, _validation
 from ._threads import blas_single_threaded, effective_n_threads
 
 ArrayLike = Any  # array-like or scipy sparse matrix, as scikit-learn accepts
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+class TrainingDivergedWarning(RuntimeWarning):
+    """The loss or the gradient became non-finite; the last finite weights were kept."""
 _PREDICT_CHUNK_ROWS = 256
 
 
-def _optimizer_config(solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon):
+class _Progress:
+    """What verbose prints over the epochs.
+
+    verbose=1 (True): scikit-learn's lines ("Iteration k, loss = ...").  verbose>=2: a
+    progress bar over the epochs with the loss (tqdm when installed), plain lines
+    otherwise.
+    """
+
+    def __init__(self, verbose, total):
+        self.sklearn_lines = verbose is True or verbose == 1
+        self.total = total
+        self.bar = None
+        self.plain = False
+        if self.sklearn_lines or not verbose:
+            return
+        try:
+            from tqdm.auto import tqdm
+        except ImportError:
+            self.plain = True
+        else:
+            self.bar = tqdm(total=total, unit="epoch", leave=True)
+
+    def update(self, info):
+        text = {"loss": f"{info['loss']:.5g}"}
+        if info["validation_score"] is not None:
+            text["val_score"] = f"{info['validation_score']:.4f}"
+        if self.bar is not None:
+            self.bar.set_postfix(text, refresh=False)
+            self.bar.update(1)
+        elif self.plain:
+            extra = "".join(f"  {k} {v}" for k, v in text.items())
+            print(f"epoch {info['epoch']}/{self.total}{extra}  ({1e3 * info['seconds']:.1f} ms)",
+                  flush=True)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _optimizer_config(
+    solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, clip_norm=None, clip_value=None
+):
     return {
+        "clip_norm": float(clip_norm or 0.0),
+        "clip_value": float(clip_value or 0.0),
         "kind": 0 if solver == "sgd" else 1,
         "learning_rate": float(learning_rate),
         "momentum": float(momentum),
@@ -82,6 +131,12 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         epsilon,
         n_iter_no_change,
         max_fun,
+        init,
+        dropout,
+        clip_norm,
+        clip_value,
+        param_change_tol,
+        callbacks,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -107,6 +162,12 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.init = init
+        self.dropout = dropout
+        self.clip_norm = clip_norm
+        self.clip_value = clip_value
+        self.param_change_tol = param_change_tol
+        self.callbacks = callbacks
 
     # ----------------------------------------------------------------- parameters
     def _loss_name(self):
@@ -138,7 +199,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             self.coefs_, self.intercepts_ = _layout.views(flat, layer_units)
         return flat
 
-    def _network(self, layer_units, batch_capacity, n_threads):
+    def _network(self, layer_units, batch_capacity, n_threads, dropout=None):
         hidden = [_layout.ACTIVATION_CODES[self.activation]] * (len(layer_units) - 2)
         return _network.Network(
             layer_units,
@@ -147,6 +208,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             float(self.alpha),
             batch_capacity,
             n_threads,
+            dropout,
         )
 
     def _reported_loss(self, data_loss, penalty):
@@ -162,33 +224,48 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.t_ = 0
         self.n_layers_ = len(layer_units)
         self.out_activation_ = _layout.OUTPUT_ACTIVATIONS[self._loss_name()]
-        # Glorot uniform, drawn layer by layer as scikit-learn draws it
-        factor = 2.0 if self.activation == "logistic" else 6.0
         coefs, intercepts = [], []
+        rng = self._random_state
         for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-            bound = np.sqrt(factor / (fan_in + fan_out))
-            coefs.append(self._random_state.uniform(-bound, bound, (fan_in, fan_out)))
-            intercepts.append(self._random_state.uniform(-bound, bound, fan_out))
+            if self.init == "glorot_uniform":
+                # drawn layer by layer as scikit-learn draws it (same weights for the
+                # same random_state), biases from the same range
+                factor = 2.0 if self.activation == "logistic" else 6.0
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+                intercepts.append(rng.uniform(-bound, bound, fan_out))
+                continue
+            if self.init == "he_normal":      # Var W = 2 / fan_in
+                coefs.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)))
+            elif self.init == "he_uniform":
+                bound = np.sqrt(6.0 / fan_in)
+                coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            else:                              # lecun_normal: Var W = 1 / fan_in
+                coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
+            intercepts.append(np.zeros(fan_out))
         self._params = _layout.pack(coefs, intercepts, dtype)
         self.coefs_, self.intercepts_ = _layout.views(self._params, layer_units)
         self._best_params = self._params.copy()
+        self._history = {"gradient_norms": [], "weight_norms": [], "dead_units": []}
         if self.solver in _STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
             self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
+                self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
+                self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
     def _fit(self, X, y, sample_weight=None, incremental=False):
         _validation.check_params(self)
         hidden = _validation.hidden_layer_sizes(self.hidden_layer_sizes, type(self).__name__)
         first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        X, Y, class_weights = self._validate_input(X, y, incremental, reset=first_pass)
         if not first_pass:
             X = X.astype(self.coefs_[0].dtype, copy=False)
         Y = np.ascontiguousarray(Y, dtype=X.dtype)
@@ -197,6 +274,10 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
             sample_weight = np.ascontiguousarray(sample_weight)
+        if class_weights is not None:
+            if sample_weight is None:
+                sample_weight = np.ones(X.shape[0], dtype=X.dtype)
+            sample_weight = np.ascontiguousarray(sample_weight * class_weights, dtype=X.dtype)
         n_samples, n_features = X.shape
         layer_units = [n_features] + hidden + [Y.shape[1]]
         if not first_pass and self._layer_units() != layer_units:
@@ -276,6 +357,12 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             state["state_2"] = np.empty(0, dtype=dtype)
         return state
 
+    def _dropout_rates(self, n_hidden):
+        rates = self.dropout
+        if np.ndim(rates) == 0:
+            return [float(rates)] * n_hidden
+        return [float(r) for r in rates]
+
     def _fit_stochastic(self, X, Y, sample_weight, params, layer_units, incremental):
         state = getattr(self, "_optimizer", None)
         if (
@@ -307,14 +394,16 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     "or the size of your dataset."
                 )
             Y_train = np.ascontiguousarray(Y_train)
-            y_val = self._decode(Y_val)
+            validation = (X_val, Y_val, self._decode(Y_val), sw_val)
         else:
             X_train, Y_train, sw_train = X, Y, sample_weight
-            X_val = y_val = sw_val = None
+            validation = None
 
         n_samples = X_train.shape[0]
         if self.batch_size == "auto":
             batch_size = min(200, n_samples)
+        elif self.batch_size == "full":
+            batch_size = n_samples
         else:
             if self.batch_size > n_samples:
                 warnings.warn(
@@ -324,22 +413,31 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 )
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
-        net = self._network(layer_units, batch_size, effective_n_threads())
+        n_layers = len(layer_units) - 1
+        dropout = self._dropout_rates(n_layers - 1)
+        net = self._network(layer_units, batch_size, effective_n_threads(), dropout)
         workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
         grads = np.empty_like(params)
         weights = sw_train if sw_train is not None else np.empty(0, dtype=params.dtype)
         inputs = _layout.kernel_input(X_train, params.dtype)
         sample_idx = np.arange(n_samples, dtype=np.intp)
         no_order = np.empty(0, dtype=np.intp)
+        layer_stats = np.zeros(2 * n_layers)
+        alive = np.zeros(net.n_hidden_units, dtype=np.uint8)
         squared = self._loss_name() == "squared_error"
+        snapshot = params.copy()   # the parameters at the end of the last complete epoch
+        progress = _Progress(self.verbose, self.max_iter)
 
         try:
             self.n_iter_ = 0
             for _ in range(self.max_iter):
+                started = time.perf_counter()
                 if self.shuffle:
                     # the permutation sklearn.utils.shuffle draws (same swaps, same
                     # stream), without its per-call validation (0.7 ms an epoch)
                     self._random_state.shuffle(sample_idx)
+                # drawn only with dropout, so that the random stream stays scikit-learn's
+                seed = int(self._random_state.randint(0, 2**62)) if any(dropout) else 0
                 config = _optimizer_config(
                     self.solver,
                     state["learning_rate"],
@@ -348,8 +446,11 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     self.beta_1,
                     self.beta_2,
                     self.epsilon,
+                    self.clip_norm,
+                    self.clip_value,
                 )
-                data_loss, penalty, state["adam_step"] = _network.train_epoch(
+                alive[:] = 0
+                data_loss, penalty, adam_step, n_batches, diverged = _network.train_epoch(
                     net,
                     *inputs,
                     Y_train,
@@ -363,20 +464,29 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     workspace,
                     config,
                     state["adam_step"],
+                    seed,
+                    layer_stats,
+                    alive,
                 )
+                if diverged:
+                    self._handle_divergence(params, snapshot, layer_stats, n_layers, n_batches)
+                    break
+                state["adam_step"] = adam_step
                 self.n_iter_ += 1
                 self.loss_ = ((data_loss / self.n_outputs_ if squared else data_loss) + penalty) / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                if self.verbose:
+                self._record_layer_statistics(layer_stats, n_batches, alive, layer_units)
+                if progress.sklearn_lines:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
-                self._update_no_improvement_count(early_stopping, X_val, y_val, sw_val)
+                self._update_no_improvement_count(early_stopping, validation)
                 if self.solver == "sgd" and self.learning_rate == "invscaling":
                     state["learning_rate"] = float(self.learning_rate_init) / (
                         self.t_ + 1
                     ) ** self.power_t
 
+                stop = False
                 if self._no_improvement_count > self.n_iter_no_change:
                     if early_stopping:
                         msg = (
@@ -390,10 +500,25 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                             " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
                         )
                     if self._trigger_stopping(msg, state):
-                        break
-                    self._no_improvement_count = 0
-
-                if incremental:
+                        stop = True
+                    else:
+                        self._no_improvement_count = 0
+                if not stop and self.param_change_tol is not None:
+                    # the seeds' rule: every parameter moved by less than ε this epoch
+                    change = float(np.max(np.abs(params - snapshot)))
+                    if change < self.param_change_tol:
+                        if self.verbose:
+                            print(
+                                "Every parameter changed by less than param_change_tol="
+                                f"{self.param_change_tol:g} (largest change {change:.3g}). Stopping."
+                            )
+                        stop = True
+                snapshot[:] = params
+                info = self._epoch_info(state, time.perf_counter() - started)
+                progress.update(info)
+                if self._run_callbacks(info):
+                    stop = True
+                if stop or incremental:
                     break
 
                 if self.n_iter_ == self.max_iter:
@@ -404,11 +529,82 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                         stacklevel=3,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.", stacklevel=3)
+            # the weights of the last complete epoch, as after a normal stop
+            params[:] = snapshot
+            warnings.warn(
+                "Training interrupted by user. The weights of the last completed epoch "
+                f"({self.n_iter_}) were kept.",
+                stacklevel=3,
+            )
+        finally:
+            progress.close()
+            self._publish_layer_statistics()
 
         if early_stopping:
             # restore the best weights, in place (coefs_ stay views of the buffer)
             params[:] = self._best_params
+
+    def _handle_divergence(self, params, snapshot, layer_stats, n_layers, n_batches):
+        """Keep the last finite weights, forget the poisoned optimizer state, warn."""
+        params[:] = snapshot
+        self._optimizer = None
+        last = layer_stats[n_layers:]
+        norms = np.sqrt(np.where(np.isfinite(last), last, np.inf))
+        layer = int(np.argmax(norms))
+        warnings.warn(
+            f"Training diverged in epoch {self.n_iter_ + 1}, batch {n_batches}: the loss or "
+            f"the gradient became non-finite; layer {layer} (coefs_[{layer}]) had the largest "
+            f"gradient norm ({norms[layer]:.3g}). The weights from the end of epoch "
+            f"{self.n_iter_} were kept. Lower learning_rate_init, scale the inputs, or set "
+            "clip_norm.",
+            TrainingDivergedWarning,
+            stacklevel=4,
+        )
+
+    def _record_layer_statistics(self, layer_stats, n_batches, alive, layer_units):
+        n_layers = len(layer_units) - 1
+        history = self._history
+        # root mean square over the epoch's batches of each layer's gradient norm
+        history["gradient_norms"].append(np.sqrt(layer_stats[:n_layers] / max(n_batches, 1)))
+        history["weight_norms"].append(np.array([np.linalg.norm(c) for c in self.coefs_]))
+        dead = np.full(n_layers - 1, np.nan)
+        if self.activation in ("relu", "leaky_relu"):
+            start = 0
+            for i, units in enumerate(layer_units[1:-1]):
+                dead[i] = 1.0 - alive[start : start + units].mean()
+                start += units
+        history["dead_units"].append(dead)
+
+    def _publish_layer_statistics(self):
+        history = self._history
+        n_layers = self.n_layers_ - 1
+        self.gradient_norms_ = np.array(history["gradient_norms"]).reshape(-1, n_layers)
+        self.weight_norms_ = np.array(history["weight_norms"]).reshape(-1, n_layers)
+        self.dead_units_ = np.array(history["dead_units"]).reshape(-1, n_layers - 1)
+
+    def _epoch_info(self, state, seconds):
+        history = self._history
+        return {
+            "epoch": self.n_iter_,
+            "loss": self.loss_,
+            "validation_score": self.validation_scores_[-1] if self.validation_scores_ else None,
+            "validation_loss": (
+                self.validation_loss_curve_[-1] if self.validation_loss_curve_ else None
+            ),
+            "gradient_norms": history["gradient_norms"][-1],
+            "weight_norms": history["weight_norms"][-1],
+            "dead_units": history["dead_units"][-1],
+            "learning_rate": state["learning_rate"],
+            "seconds": seconds,
+        }
+
+    def _run_callbacks(self, info):
+        """Call each callback with (model, info); True when one asks to stop."""
+        stop = False
+        for callback in self.callbacks or ():
+            if callback(self, info) is True:
+                stop = True
+        return stop
 
     def _trigger_stopping(self, msg, state):
         """True to stop; with the adaptive schedule, first divide the rate by 5."""
@@ -425,11 +621,19 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             print(msg + " Stopping.")
         return True
 
-    def _update_no_improvement_count(self, early_stopping, X_val, y_val, sw_val):
+    def _update_no_improvement_count(self, early_stopping, validation):
         if early_stopping:
-            score = self._validation_score(X_val, y_val, sw_val)
+            X_val, Y_val, y_val, sw_val = validation
+            output = self._forward(X_val)
+            if np.isfinite(output).all():
+                score = self._score_function(
+                    y_val, self._output_to_prediction(output), sample_weight=sw_val
+                )
+            else:
+                score = np.nan
             self.validation_scores_.append(score)
-            if self.verbose:
+            self.validation_loss_curve_.append(self._loss_of_output(output, Y_val, sw_val))
+            if self.verbose is True or self.verbose == 1:
                 print("Validation score: %f" % score)
             if score < self.best_validation_score_ + self.tol:
                 self._no_improvement_count += 1
@@ -446,11 +650,16 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             if self.loss_curve_[-1] < self.best_loss_:
                 self.best_loss_ = self.loss_curve_[-1]
 
-    def _validation_score(self, X, y, sample_weight):
-        output = self._forward(X)
-        if not np.isfinite(output).all():
-            return np.nan
-        return self._score_function(y, self._output_to_prediction(output), sample_weight=sample_weight)
+    def _loss_of_output(self, output, Y, sample_weight):
+        """The loss of given outputs, in the convention of loss_curve_."""
+        Y = np.asarray(Y, dtype=output.dtype).reshape(output.shape)
+        weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, float)
+        losses = _reference.sample_losses(output, Y, self._loss_name())
+        data = float(np.sum(weights * losses) / weights.sum())
+        if self._loss_name() == "squared_error":
+            data /= self.n_outputs_
+        penalty = 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
+        return data + penalty / weights.sum()
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to data matrix X and target(s) y.
@@ -632,7 +841,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        init="glorot_uniform",
+        dropout=0.0,
+        clip_norm=None,
+        clip_value=None,
+        param_change_tol=None,
+        callbacks=None,
+        class_weight=None,
     ):
+        self.class_weight = class_weight
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
@@ -658,6 +875,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            init=init,
+            dropout=dropout,
+            clip_norm=clip_norm,
+            clip_value=clip_value,
+            param_change_tol=param_change_tol,
+            callbacks=callbacks,
         )
 
     @staticmethod
@@ -695,7 +918,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                     f"`self.classes_` has {self.classes_}. 'y' has {classes}."
                 )
         Y = self._label_binarizer.transform(y)
-        return X, Y
+        return X, Y, self._class_weights(y, incremental)
+
+    def _class_weights(self, y, incremental):
+        """Per-sample weights from class_weight (None when there is none)."""
+        if self.class_weight is None:
+            return None
+        if self._label_binarizer.y_type_.startswith("multilabel"):
+            raise ValueError("class_weight is not supported for multilabel targets.")
+        if isinstance(self.class_weight, str) and incremental:
+            raise ValueError(
+                "class_weight='balanced' needs the class counts of all the data: it is not "
+                "supported by partial_fit. Pass a dict of class weights instead."
+            )
+        return compute_sample_weight(self.class_weight, y)
 
     def _decode(self, Y):
         """Binarized targets -> labels."""
@@ -838,6 +1074,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        init="glorot_uniform",
+        dropout=0.0,
+        clip_norm=None,
+        clip_value=None,
+        param_change_tol=None,
+        callbacks=None,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -864,6 +1106,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             epsilon=epsilon,
             n_iter_no_change=n_iter_no_change,
             max_fun=max_fun,
+            init=init,
+            dropout=dropout,
+            clip_norm=clip_norm,
+            clip_value=clip_value,
+            param_change_tol=param_change_tol,
+            callbacks=callbacks,
         )
 
     @staticmethod
@@ -885,7 +1133,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson":
             _validation.check_poisson_target(y)
-        return X, y
+        return X, y, None
 
     def _decode(self, Y):
         return Y.ravel() if Y.shape[1] == 1 else Y

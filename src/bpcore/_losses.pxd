@@ -55,7 +55,7 @@ cdef inline double output_loss_delta(floating* A, floating* delta,
     cdef floating* d_row
     cdef const floating* y_ptr
 
-    add_bias_activate(A, n_rows, n_outputs, intercept, output_activation(loss))
+    add_bias_activate(A, n_rows, n_outputs, intercept, output_activation(loss), NULL)
     for i in range(n_rows):
         y_row = rows[first_row + i] if rows != NULL else first_row + i
         y_ptr = Y + y_row * ldy

@@ -16,7 +16,11 @@
 #        bias sums, so no cross-thread reduction: the gradients do not depend on the
 #        number of threads;
 #      - element ranges of the flat buffer for the optimizer step.
-# d) Kernels never raise; they return numbers (loss sums) and the facade decides.
+# d) Kernels never raise; they return numbers (loss sums, per-layer squared gradient
+#    norms, a divergence flag) and the facade decides what to tell the user.
+# e) Dropout (inverted, hidden layers) draws each mask element from a counter-based
+#    generator keyed by (seed, position of the row in the epoch, unit): the masks do
+#    not depend on the thread count, and a fixed seed fixes them (gradient checks).
 #
 # Empty arrays stand for "absent": an empty `sample_weight` means all weights are 1,
 # an empty `order` means the batches are consecutive rows of X (no copy of X).
@@ -24,12 +28,13 @@
 from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
-from libc.string cimport memcpy
-from libc.math cimport sqrt
+from libc.string cimport memcpy, memset
+from libc.math cimport sqrt, isfinite
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm
-from ._activations cimport add_bias_activate, multiply_derivative, IDENTITY, LOGISTIC, TANH, RELU
+from ._activations cimport (add_bias_activate, multiply_derivative,
+                            multiply_dropout_derivative, needs_z, RELU, LEAKY_RELU)
 from ._losses cimport output_loss_delta, output_activation
 from ._optimizers cimport OptimizerConfig, SGD, ADAM, sgd_update, adam_update
 
@@ -78,6 +83,11 @@ cdef struct NetSpec:
     Py_ssize_t input_offset       # gathered rows of X (used when batches are shuffled)
     Py_ssize_t* a_offset          # L: Aˡ (batch x units[l+1])
     Py_ssize_t* delta_offset      # L: δˡ (batch x units[l+1])
+    Py_ssize_t* z_offset          # L: Zˡ for the activations whose σ' needs z, else -1
+    Py_ssize_t* mask_offset       # L: dropout mask (0 or 1/keep), else -1
+    double* keep                  # L: probability of keeping a unit (1: no dropout)
+    Py_ssize_t* unit_offset       # L: index of layer l's first unit among hidden units
+    Py_ssize_t n_hidden_units     # Σ hidden layer sizes
     Py_ssize_t train_workspace
     Py_ssize_t max_units
     double alpha                  # L2 penalty
@@ -85,7 +95,7 @@ cdef struct NetSpec:
 
 
 cdef class Network:
-    """The shape of a network: layer sizes, activations, loss, buffer offsets.
+    """The shape of a network: layer sizes, activations, loss, dropout, buffer offsets.
 
     Parameters
     ----------
@@ -101,33 +111,53 @@ cdef class Network:
         Rows of the largest batch the training workspace must hold.
     n_threads : int
         Threads for the parallel regions.
+    dropout : sequence of float, length L - 1, optional
+        Probability of dropping each hidden layer's units in training.
     """
     cdef NetSpec spec
 
     def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
-                  Py_ssize_t batch_capacity, int n_threads):
+                  Py_ssize_t batch_capacity, int n_threads, dropout=None):
         cdef Py_ssize_t L = len(layer_units) - 1, l, offset
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
+        if dropout is None:
+            dropout = [0.0] * (L - 1)
+        if len(dropout) != L - 1 or any(not 0 <= p < 1 for p in dropout):
+            raise ValueError("dropout needs L - 1 probabilities in [0, 1)")
         self.spec.n_layers = L
         self.spec.units = <Py_ssize_t*> malloc((L + 1) * sizeof(Py_ssize_t))
         self.spec.activation = <int*> malloc(L * sizeof(int))
+        self.spec.keep = <double*> malloc(L * sizeof(double))
         self.spec.coef_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.intercept_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.a_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.delta_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
-        if (self.spec.units == NULL or self.spec.activation == NULL
+        self.spec.z_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.mask_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.unit_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        if (self.spec.units == NULL or self.spec.activation == NULL or self.spec.keep == NULL
                 or self.spec.coef_offset == NULL or self.spec.intercept_offset == NULL
-                or self.spec.a_offset == NULL or self.spec.delta_offset == NULL):
+                or self.spec.a_offset == NULL or self.spec.delta_offset == NULL
+                or self.spec.z_offset == NULL or self.spec.mask_offset == NULL
+                or self.spec.unit_offset == NULL):
             raise MemoryError()
         self.spec.max_units = 0
         for l in range(L + 1):
             self.spec.units[l] = layer_units[l]
             self.spec.max_units = max(self.spec.max_units, self.spec.units[l])
-        for l in range(L - 1):
-            self.spec.activation[l] = hidden_activation[l]
         self.spec.loss = loss
-        self.spec.activation[L - 1] = output_activation(loss)
+        self.spec.n_hidden_units = 0
+        for l in range(L):
+            if l < L - 1:
+                self.spec.activation[l] = hidden_activation[l]
+                self.spec.keep[l] = 1.0 - dropout[l]
+            else:
+                self.spec.activation[l] = output_activation(loss)
+                self.spec.keep[l] = 1.0
+            self.spec.unit_offset[l] = self.spec.n_hidden_units
+            if l < L - 1:
+                self.spec.n_hidden_units += self.spec.units[l + 1]
         offset = 0
         for l in range(L):
             self.spec.coef_offset[l] = offset
@@ -137,15 +167,23 @@ cdef class Network:
             self.spec.intercept_offset[l] = offset
             offset += self.spec.units[l + 1]
         self.spec.n_params = offset
+        # the training workspace: staged input rows, then per layer A, δ, Z?, mask?
         self.spec.batch_capacity = batch_capacity
         self.spec.input_offset = 0
         offset = batch_capacity * self.spec.units[0]
         for l in range(L):
             self.spec.a_offset[l] = offset
             offset += batch_capacity * self.spec.units[l + 1]
-        for l in range(L):
             self.spec.delta_offset[l] = offset
             offset += batch_capacity * self.spec.units[l + 1]
+            self.spec.z_offset[l] = -1
+            self.spec.mask_offset[l] = -1
+            if l < L - 1 and needs_z(self.spec.activation[l]):
+                self.spec.z_offset[l] = offset
+                offset += batch_capacity * self.spec.units[l + 1]
+            if self.spec.keep[l] < 1:
+                self.spec.mask_offset[l] = offset
+                offset += batch_capacity * self.spec.units[l + 1]
         self.spec.train_workspace = offset
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
@@ -153,10 +191,14 @@ cdef class Network:
     def __dealloc__(self):
         free(self.spec.units)
         free(self.spec.activation)
+        free(self.spec.keep)
         free(self.spec.coef_offset)
         free(self.spec.intercept_offset)
         free(self.spec.a_offset)
         free(self.spec.delta_offset)
+        free(self.spec.z_offset)
+        free(self.spec.mask_offset)
+        free(self.spec.unit_offset)
 
     @property
     def n_params(self):
@@ -167,6 +209,10 @@ cdef class Network:
         return self.spec.n_threads
 
     @property
+    def n_hidden_units(self):
+        return self.spec.n_hidden_units
+
+    @property
     def train_workspace_size(self):
         """Elements of the workspace `train_epoch` and `loss_gradient` need."""
         return self.spec.train_workspace
@@ -174,6 +220,82 @@ cdef class Network:
     def predict_workspace_size(self, Py_ssize_t chunk_rows):
         """Elements of the workspace `predict` needs for blocks of `chunk_rows` rows."""
         return 2 * self.spec.n_threads * chunk_rows * self.spec.max_units
+
+    def workspace_layout(self):
+        """Per layer, where Aˡ, δˡ, Zˡ and the dropout mask start in the training
+        workspace (row-major, batch_capacity x units; -1 when absent)."""
+        cdef Py_ssize_t l
+        return [dict(A=self.spec.a_offset[l], delta=self.spec.delta_offset[l],
+                     Z=self.spec.z_offset[l], mask=self.spec.mask_offset[l],
+                     units=self.spec.units[l + 1])
+                for l in range(self.spec.n_layers)]
+
+
+cdef unsigned long long GOLDEN_GAMMA = 0x9E3779B97F4A7C15ULL
+
+
+cdef inline double uniform01(unsigned long long seed, unsigned long long index) noexcept nogil:
+    # the index-th draw of a counter-based generator (SplitMix64's output function on
+    # seed + (index + 1) γ): uniform in [0, 1), the same whichever thread asks
+    cdef unsigned long long z = seed + (index + 1) * GOLDEN_GAMMA
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
+    z = z ^ (z >> 31)
+    return (z >> 11) * (1.0 / 9007199254740992.0)
+
+
+cdef void apply_dropout(const NetSpec* net, Py_ssize_t l, floating* A, floating* mask,
+                        Py_ssize_t n_rows, unsigned long long seed,
+                        unsigned long long first_position) noexcept nogil:
+    # inverted dropout on a block of layer l's outputs: m = 1/keep with probability
+    # keep, else 0; A ⊙= m.  Row r of the block is row `first_position + r` of the epoch.
+    cdef Py_ssize_t r, j, n = net.units[l + 1]
+    cdef double keep = net.keep[l]
+    cdef floating scale = <floating> (1.0 / keep)
+    cdef unsigned long long index
+    for r in range(n_rows):
+        index = (first_position + r) * net.n_hidden_units + net.unit_offset[l]
+        for j in range(n):
+            if uniform01(seed, index + j) < keep:
+                mask[r * n + j] = scale
+                A[r * n + j] = A[r * n + j] * scale
+            else:
+                mask[r * n + j] = 0
+                A[r * n + j] = 0
+
+
+cdef void track_unit_max(const floating* A, Py_ssize_t n_rows, Py_ssize_t n_units,
+                         floating* unit_max) noexcept nogil:
+    # unit_max[j] = max(unit_max[j], A[r, j] over these rows): a unit is dead for the
+    # epoch when its maximum stays 0.  (A select, so that the loop vectorises.)
+    cdef Py_ssize_t r, j
+    cdef floating a
+    for r in range(n_rows):
+        for j in range(n_units):
+            a = A[r * n_units + j]
+            unit_max[j] = a if a > unit_max[j] else unit_max[j]
+
+
+cdef double sum_of_squares(const floating* x, Py_ssize_t n_rows, Py_ssize_t n_cols,
+                           Py_ssize_t stride) noexcept nogil:
+    # Σ x² over a row-major block, in double, with four independent sums so that the
+    # additions overlap (a plain reduction would wait on each add)
+    cdef Py_ssize_t i, j
+    cdef double s0 = 0, s1 = 0, s2 = 0, s3 = 0
+    cdef const floating* row
+    for i in range(n_rows):
+        row = x + i * stride
+        j = 0
+        while j + 4 <= n_cols:
+            s0 += <double> row[j] * row[j]
+            s1 += <double> row[j + 1] * row[j + 1]
+            s2 += <double> row[j + 2] * row[j + 2]
+            s3 += <double> row[j + 3] * row[j + 3]
+            j += 4
+        while j < n_cols:
+            s0 += <double> row[j] * row[j]
+            j += 1
+    return (s0 + s1) + (s2 + s3)
 
 
 cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) noexcept nogil:
@@ -258,18 +380,30 @@ cdef const floating* first_layer_input(const NetSpec* net, const floating* X,
     return staged + r0 * n_features
 
 
+cdef struct Extras:
+    # what training adds to a forward/backward pass
+    bint dropout                   # draw dropout masks (training); off for predictions
+    unsigned long long seed        # the masks' seed
+    bint track_units               # keep each relu unit's largest output (dead units)
+
+
 cdef double forward_backward_rows(const NetSpec* net, const floating* X, const floating* Y,
                                   const floating* sample_weight, const Batch* batch,
                                   Py_ssize_t r0, Py_ssize_t r1,
                                   const floating* params, floating* ws,
+                                  const Extras* extras, floating* unit_max,
                                   double* weight_sum) noexcept nogil:
-    # Rows r0..r1 of the batch: the forward pass of every layer, the output error
-    # δᴸ = s (Aᴸ - Y) with the loss, and the δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Aˡ).
+    # Rows r0..r1 of the batch: the forward pass of every layer (with dropout on the
+    # hidden layers in training), the output error δᴸ = s (Aᴸ - Y) with the loss, and
+    # the δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ) (⊙ the dropout mask).
     # Returns Σ sᵢ ℓᵢ over these rows and writes Σ sᵢ to weight_sum.
-    # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ)
+    # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ, Zˡ)
     cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, r, n_in, n_out
     cdef const floating* a_prev = NULL
     cdef floating* a
+    cdef floating* z
+    cdef floating* mask
+    cdef const floating* z_in
     cdef double loss, s_sum = 0
     if m <= 0:
         weight_sum[0] = 0
@@ -289,7 +423,15 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
                  a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
                  <floating> 0.0, a, <int> n_out)
         if l < L - 1:
-            add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l])
+            z = ws + net.z_offset[l] + r0 * n_out if net.z_offset[l] >= 0 else NULL
+            add_bias_activate(a, m, n_out, params + net.intercept_offset[l],
+                              net.activation[l], z)
+            if extras.track_units and (net.activation[l] == RELU
+                                       or net.activation[l] == LEAKY_RELU):
+                track_unit_max(a, m, n_out, unit_max + net.unit_offset[l])
+            if extras.dropout and net.keep[l] < 1:
+                apply_dropout(net, l, a, ws + net.mask_offset[l] + r0 * n_out, m,
+                              extras.seed, batch.first + r0)
         a_prev = a
 
     # output error and loss, fused with the output activation
@@ -307,9 +449,16 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
              ws + net.delta_offset[l] + r0 * n_out, <int> n_out,
              params + net.coef_offset[l], <int> n_out,
              <floating> 0.0, ws + net.delta_offset[l - 1] + r0 * n_in, <int> n_in)
-        multiply_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
-                            ws + net.a_offset[l - 1] + r0 * n_in, m * n_in,
-                            net.activation[l - 1])
+        z_in = ws + net.z_offset[l - 1] + r0 * n_in if net.z_offset[l - 1] >= 0 else NULL
+        if extras.dropout and net.keep[l - 1] < 1:
+            multiply_dropout_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
+                                        ws + net.a_offset[l - 1] + r0 * n_in, z_in,
+                                        ws + net.mask_offset[l - 1] + r0 * n_in,
+                                        net.keep[l - 1], m * n_in, net.activation[l - 1])
+        else:
+            multiply_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
+                                ws + net.a_offset[l - 1] + r0 * n_in, z_in, m * n_in,
+                                net.activation[l - 1])
 
     if sample_weight == NULL:
         s_sum = m
@@ -323,10 +472,12 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
 cdef void weight_gradients_columns(const NetSpec* net, const floating* X, const Batch* batch,
                                    Py_ssize_t part, Py_ssize_t n_parts,
                                    const floating* params, floating* grads,
-                                   const floating* ws, double weight_sum) noexcept nogil:
+                                   const floating* ws, double weight_sum,
+                                   double* squared_norms) noexcept nogil:
     # Part `part` of `n_parts` of every layer's output columns j:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
-    # grads: OUT (these columns only)
+    # grads: OUT (these columns only); squared_norms[l]: OUT, Σ of these columns'
+    # squared gradients (weights and bias) of layer l
     cdef Py_ssize_t L = net.n_layers, n_rows = batch.n_rows, l, i, j, r, n_in, n_out, c0, c1
     cdef const floating* a_prev
     cdef const floating* delta
@@ -340,6 +491,7 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* X, const 
         n_out = net.units[l + 1]
         c0 = part * n_out // n_parts
         c1 = (part + 1) * n_out // n_parts
+        squared_norms[l] = 0
         if c1 <= c0:
             continue
         delta = ws + net.delta_offset[l]
@@ -370,40 +522,56 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* X, const 
                 intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
         for j in range(c0, c1):
             intercept_grad[j] = intercept_grad[j] * inv_scale
+        # while the block is still in cache
+        squared_norms[l] = (sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
+                            + sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0))
 
 
 cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
                            const floating* sample_weight, const Batch* batch,
                            const floating* params, floating* grads, floating* ws,
-                           double* scratch, double* weight_sum_out) noexcept nogil:
+                           const Extras* extras, floating* unit_max, double* scratch,
+                           double* layer_squares, double* weight_sum_out) noexcept nogil:
     # The loss and gradient of one batch.  Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to
-    # weight_sum_out; grads: OUT.  scratch: 2 * n_threads doubles for per-thread sums.
-    cdef Py_ssize_t t, flops = 0, l, n_rows = batch.n_rows
+    # weight_sum_out, each layer's ‖∂J/∂θˡ‖² to layer_squares (L); grads: OUT.
+    # scratch: (2 + L) * n_threads doubles for the per-thread sums; unit_max:
+    # n_threads x n_hidden_units running maxima (when extras.track_units).
+    cdef Py_ssize_t t, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0
-    for l in range(net.n_layers):
+    cdef double* thread_squares = scratch + 2 * net.n_threads
+    for l in range(L):
         flops += net.units[l] * net.units[l + 1]
 
     T1 = threads_for(2 * n_rows * flops, n_rows, net.n_threads)
     if T1 == 1:
         scratch[0] = forward_backward_rows(net, X, Y, sample_weight, batch, 0, n_rows,
-                                           params, ws, &scratch[net.n_threads])
+                                           params, ws, extras, unit_max,
+                                           &scratch[net.n_threads])
     else:
         for t in prange(T1, num_threads=T1, schedule='static', chunksize=1):
             scratch[t] = forward_backward_rows(
                 net, X, Y, sample_weight, batch,
                 t * n_rows // T1, (t + 1) * n_rows // T1,
-                params, ws, &scratch[net.n_threads + t])
+                params, ws, extras,
+                unit_max + threadid() * net.n_hidden_units if extras.track_units else NULL,
+                &scratch[net.n_threads + t])
     for t in range(T1):
         loss += scratch[t]
         weight_sum += scratch[net.n_threads + t]
 
     T2 = threads_for(n_rows * flops, net.max_units, net.n_threads)
     if T2 == 1:
-        weight_gradients_columns(net, X, batch, 0, 1, params, grads, ws, weight_sum)
+        weight_gradients_columns(net, X, batch, 0, 1, params, grads, ws, weight_sum,
+                                 thread_squares)
     else:
         for t in prange(T2, num_threads=T2, schedule='static', chunksize=1):
-            weight_gradients_columns(net, X, batch, t, T2, params, grads, ws, weight_sum)
+            weight_gradients_columns(net, X, batch, t, T2, params, grads, ws, weight_sum,
+                                     thread_squares + t * L)
+    for l in range(L):
+        layer_squares[l] = 0
+        for t in range(T2):
+            layer_squares[l] += thread_squares[t * L + l]
     weight_sum_out[0] = weight_sum
     return loss
 
@@ -422,12 +590,13 @@ cdef double coef_squared_norm(const NetSpec* net, const floating* params,
 
 cdef void update_range(floating* params, const floating* grads,
                        floating* state_1, floating* state_2, Py_ssize_t start,
-                       Py_ssize_t stop, double step_size,
-                       const OptimizerConfig* config) noexcept nogil:
+                       Py_ssize_t stop, double step_size, const OptimizerConfig* config,
+                       bint clipping, double clip_scale) noexcept nogil:
     if config.kind == SGD:
-        sgd_update(params, grads, state_1, start, stop, config)
+        sgd_update(params, grads, state_1, start, stop, config, clipping, <floating> clip_scale)
     else:
-        adam_update(params, grads, state_1, state_2, start, stop, step_size, config)
+        adam_update(params, grads, state_1, state_2, start, stop, step_size, config,
+                    clipping, <floating> clip_scale)
 
 
 cdef int check_input(const NetSpec* net, Py_ssize_t n_values, Py_ssize_t n_indices,
@@ -470,7 +639,9 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 Py_ssize_t batch_size,
                 floating[::1] params, floating[::1] grads,
                 floating[::1] state_1, floating[::1] state_2, floating[::1] workspace,
-                OptimizerConfig config, Py_ssize_t adam_step):
+                OptimizerConfig config, Py_ssize_t adam_step,
+                unsigned long long dropout_seed, double[::1] layer_stats,
+                unsigned char[::1] alive):
     """Run one epoch of mini-batch training: every batch's forward pass, backward pass
     and optimizer step, with the GIL released.
 
@@ -496,6 +667,13 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     config : dict with the fields of OptimizerConfig
     adam_step : int
         Adam's step count t before this epoch.
+    dropout_seed : int
+        Seed of this epoch's dropout masks.
+    layer_stats : float64 ndarray of shape (2 L,), OUT
+        [0:L] Σ over batches of ‖∂J/∂θˡ‖² (layer l's weights and bias); [L:2L] the
+        same for the last batch run (the one that diverged, if one did).
+    alive : uint8 ndarray of shape (n_hidden_units,), OUT
+        1 for each relu / leaky_relu unit that had a positive output in the epoch.
 
     Returns
     -------
@@ -505,15 +683,24 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
         Σ over batches of n_batch · α ‖W‖² / (2 Σᵢ sᵢ), with W before the batch's step.
     adam_step : int
         Adam's step count after this epoch.
+    n_batches : int
+        Batches run.
+    diverged : bool
+        The last batch's loss or gradient was not finite: the epoch stopped there,
+        before that batch's step.
     """
     cdef NetSpec* spec = &net.spec
-    cdef Py_ssize_t n_samples = Y.shape[0], t, T3, part
+    cdef Py_ssize_t L = spec.n_layers, n_samples = Y.shape[0], t, T3, part, l, n_batches = 0
     cdef Batch batch
+    cdef Extras extras
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
-    cdef double step_size = config.learning_rate
+    cdef double step_size = config.learning_rate, grad_squares, clip_scale = 1.0
     cdef double* scratch
-    cdef bint penalised = spec.alpha > 0
+    cdef double* layer_squares
+    cdef floating* unit_max
+    cdef bint penalised = spec.alpha > 0, diverged = False
+    cdef bint clipping = config.clip_norm > 0 or config.clip_value > 0
 
     check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n_samples)
     check_training_shapes(spec, n_samples, Y.shape[0], Y.shape[1], sample_weight.shape[0],
@@ -523,12 +710,23 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
             config.kind == ADAM and state_2.shape[0] != spec.n_params):
         raise ValueError("grads and optimizer state must match the parameter buffer")
+    if layer_stats.shape[0] != 2 * L or alive.shape[0] != spec.n_hidden_units:
+        raise ValueError("layer_stats needs 2 L entries and alive one per hidden unit")
     batch.order = pointer_or_null(order)
     batch.indices = pointer_or_null(X_indices)
     batch.indptr = pointer_or_null(X_indptr)
-    scratch = <double*> malloc(4 * spec.n_threads * sizeof(double))
-    if scratch == NULL:
+    extras.dropout = True
+    extras.seed = dropout_seed
+    extras.track_units = True
+    scratch = <double*> malloc(((2 + L) * spec.n_threads + L) * sizeof(double))
+    unit_max = <floating*> malloc((spec.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
+    if scratch == NULL or unit_max == NULL:
+        free(scratch)
+        free(unit_max)
         raise MemoryError()
+    memset(unit_max, 0, (spec.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
+    layer_squares = scratch + (2 + L) * spec.n_threads
+    layer_stats[:] = 0
     T3 = threads_for(8 * spec.n_params, spec.n_params, spec.n_threads)
     try:
         with nogil:
@@ -538,18 +736,29 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
             while batch.first < n_samples:
                 batch.n_rows = min(batch_size, n_samples - batch.first)
                 batch_loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
-                                            &params[0], &grads[0], &workspace[0],
-                                            scratch, &weight_sum)
+                                            &params[0], &grads[0], &workspace[0], &extras,
+                                            unit_max, scratch, layer_squares, &weight_sum)
+                n_batches += 1
+                grad_squares = 0
+                for l in range(L):
+                    layer_stats[l] += layer_squares[l]
+                    layer_stats[L + l] = layer_squares[l]
+                    grad_squares += layer_squares[l]
+                if not (isfinite(batch_loss) and isfinite(grad_squares)):
+                    diverged = True        # stop before this batch's step
+                    break
                 data_total += batch.n_rows * (batch_loss / weight_sum)
                 penalty_total += batch.n_rows * (0.5 * spec.alpha * sq_norm / weight_sum)
                 if config.kind == ADAM:
                     adam_step += 1
                     step_size = (config.learning_rate * sqrt(1 - config.beta_2 ** adam_step)
                                  / (1 - config.beta_1 ** adam_step))
+                if config.clip_norm > 0:
+                    clip_scale = min(1.0, config.clip_norm / (sqrt(grad_squares) + 1e-6))
                 if T3 == 1:
                     update_range(&params[0], &grads[0], &state_1[0],
                                  &state_2[0] if config.kind == ADAM else NULL,
-                                 0, spec.n_params, step_size, &config)
+                                 0, spec.n_params, step_size, &config, clipping, clip_scale)
                     if penalised:
                         scratch[0] = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
                 else:
@@ -557,7 +766,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                         update_range(&params[0], &grads[0], &state_1[0],
                                      &state_2[0] if config.kind == ADAM else NULL,
                                      part * spec.n_params // T3,
-                                     (part + 1) * spec.n_params // T3, step_size, &config)
+                                     (part + 1) * spec.n_params // T3, step_size, &config,
+                                     clipping, clip_scale)
                         if penalised:
                             scratch[part] = coef_squared_norm(
                                 spec, &params[0], part * spec.n_params // T3,
@@ -569,20 +779,26 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 batch.first += batch.n_rows
                 with gil:
                     PyErr_CheckSignals()   # raises KeyboardInterrupt between batches
+            for t in range(spec.n_threads):
+                for l in range(spec.n_hidden_units):
+                    if unit_max[t * spec.n_hidden_units + l] > 0:
+                        alive[l] = 1
     finally:
         free(scratch)
-    return data_total, penalty_total, adam_step
+        free(unit_max)
+    return data_total, penalty_total, adam_step, n_batches, diverged
 
 
 def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                   const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                   const floating[::1] sample_weight, const floating[::1] params,
-                  floating[::1] grads, floating[::1] workspace):
+                  floating[::1] grads, floating[::1] workspace, dropout_seed=None):
     """The objective and its gradient over all rows as one batch (L-BFGS, checks).
 
     X as in `train_epoch`.  The workspace must hold all ``Y.shape[0]`` rows (``net``'s
-    batch capacity).  Activations Aˡ and errors δˡ of every layer stay in the
-    workspace afterwards.
+    batch capacity).  Activations Aˡ, errors δˡ (and Zˡ, masks) of every layer stay in
+    the workspace afterwards (see ``Network.workspace_layout``).  With `dropout_seed`
+    the network's dropout is applied with the masks that seed fixes; without, none.
 
     Returns
     -------
@@ -595,6 +811,7 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
     cdef NetSpec* spec = &net.spec
     cdef Py_ssize_t n_samples = Y.shape[0]
     cdef Batch batch
+    cdef Extras extras
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double loss, weight_sum, sq_norm = 0
     cdef double* scratch
@@ -608,13 +825,18 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
     batch.n_rows = n_samples
     batch.indices = pointer_or_null(X_indices)
     batch.indptr = pointer_or_null(X_indptr)
-    scratch = <double*> malloc(2 * spec.n_threads * sizeof(double))
+    extras.dropout = dropout_seed is not None
+    extras.seed = dropout_seed if dropout_seed is not None else 0
+    extras.track_units = False
+    scratch = <double*> malloc(((2 + spec.n_layers) * spec.n_threads + spec.n_layers)
+                               * sizeof(double))
     if scratch == NULL:
         raise MemoryError()
     try:
         with nogil:
             loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
-                                  &params[0], &grads[0], &workspace[0], scratch, &weight_sum)
+                                  &params[0], &grads[0], &workspace[0], &extras, NULL, scratch,
+                                  scratch + (2 + spec.n_layers) * spec.n_threads, &weight_sum)
             if spec.alpha > 0:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
     finally:
@@ -641,7 +863,8 @@ cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch
             gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
                  a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
                  <floating> 0.0, a, <int> n_out)
-        add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l])
+        add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l],
+                          NULL)
         a_prev = a
         spare = ping
         ping = pong

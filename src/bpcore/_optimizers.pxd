@@ -4,6 +4,10 @@
 #   Nesterov:  v ← μ v - η g;  p ← p + μ v - η g
 #   Adam:      m ← β₁ m + (1-β₁) g;  v ← β₂ v + (1-β₂) g²;
 #              p ← p - η_t m / (√v + ε),   η_t = η √(1-β₂ᵗ) / (1-β₁ᵗ)  (computed by the caller)
+# Gradient clipping (seed 004, exploding gradients), when on, replaces g first by
+#   g ← clamp(c g, -clip_value, clip_value),   c = min(1, clip_norm / (‖g‖ + 1e-6))
+# with ‖g‖ the global norm over every parameter (c = 1 without clip_norm, no clamp
+# without clip_value).  Without clipping the loops are exactly the plain ones.
 # The order of operations is scikit-learn's, so that float64 results agree to rounding.
 
 from cython cimport floating
@@ -21,28 +25,53 @@ cdef struct OptimizerConfig:
     double beta_1
     double beta_2
     double epsilon
+    double clip_norm        # 0: off
+    double clip_value       # 0: off
+
+
+cdef inline floating clipped(floating g, floating scale, floating limit) noexcept nogil:
+    # the clipped gradient: scaled, then clamped to [-limit, limit] when limit > 0
+    g = g * scale
+    if limit > 0:
+        if g > limit:
+            return limit
+        if g < -limit:
+            return -limit
+    return g
 
 
 cdef inline void sgd_update(floating* params, const floating* grads, floating* velocity,
-                            Py_ssize_t start, Py_ssize_t stop,
-                            const OptimizerConfig* config) noexcept nogil:
+                            Py_ssize_t start, Py_ssize_t stop, const OptimizerConfig* config,
+                            bint clipping, floating scale) noexcept nogil:
     # params, velocity: INOUT; grads: IN
     cdef Py_ssize_t i
-    cdef floating update
+    cdef floating update, g
     cdef floating mu = <floating> config.momentum
     cdef floating eta = <floating> config.learning_rate
+    cdef floating limit = <floating> config.clip_value
+    cdef bint nesterov = config.nesterov
+    if not clipping:
+        for i in range(start, stop):
+            update = mu * velocity[i] - eta * grads[i]
+            velocity[i] = update
+            if nesterov:
+                update = mu * update - eta * grads[i]
+            params[i] = params[i] + update
+        return
     for i in range(start, stop):
-        update = mu * velocity[i] - eta * grads[i]
+        g = clipped(grads[i], scale, limit)
+        update = mu * velocity[i] - eta * g
         velocity[i] = update
-        if config.nesterov:
-            update = mu * update - eta * grads[i]
+        if nesterov:
+            update = mu * update - eta * g
         params[i] = params[i] + update
 
 
 cdef inline void adam_update(floating* params, const floating* grads,
                              floating* m, floating* v,
                              Py_ssize_t start, Py_ssize_t stop, double step_size,
-                             const OptimizerConfig* config) noexcept nogil:
+                             const OptimizerConfig* config,
+                             bint clipping, floating scale) noexcept nogil:
     # params, m, v: INOUT; grads: IN; step_size = η_t
     cdef Py_ssize_t i
     cdef floating b1 = <floating> config.beta_1
@@ -51,9 +80,20 @@ cdef inline void adam_update(floating* params, const floating* grads,
     cdef floating one_b2 = <floating> (1 - config.beta_2)
     cdef floating eps = <floating> config.epsilon
     cdef floating neg_eta = <floating> (-step_size)
+    cdef floating limit = <floating> config.clip_value
     cdef floating g
+    if not clipping:
+        for i in range(start, stop):
+            g = grads[i]
+            m[i] = b1 * m[i] + one_b1 * g
+            v[i] = b2 * v[i] + one_b2 * (g * g)
+            if floating is float:
+                params[i] = params[i] + neg_eta * m[i] / (sqrtf(v[i]) + eps)
+            else:
+                params[i] = params[i] + neg_eta * m[i] / (sqrt(v[i]) + eps)
+        return
     for i in range(start, stop):
-        g = grads[i]
+        g = clipped(grads[i], scale, limit)
         m[i] = b1 * m[i] + one_b1 * g
         v[i] = b2 * v[i] + one_b2 * (g * g)
         if floating is float:

@@ -70,15 +70,37 @@ def _verbose():
     return (lambda value: _is_int(value) or isinstance(value, (bool, np.bool_))), "an int or a bool"
 
 
+def _none():
+    return (lambda value: value is None), "None"
+
+
+def _callbacks():
+    def check(value):
+        return value is None or (
+            isinstance(value, (list, tuple)) and all(callable(c) for c in value)
+        )
+
+    return check, "None or a list of callables f(model, info)"
+
+
+def _class_weight():
+    def check(value):
+        return value is None or value == "balanced" or isinstance(value, dict)
+
+    return check, "None, 'balanced' or a dict {class: weight}"
+
+
 def _n_iter_no_change():
     return _either(_interval(1, None, True, False, integer=True), (lambda v: v == np.inf, "inf"))
 
 
 PARAMETER_RULES = {
-    "activation": _options("identity", "logistic", "tanh", "relu"),
+    "activation": _options(
+        "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "swish"
+    ),
     "solver": _options("lbfgs", "sgd", "adam"),
     "alpha": _interval(0, None, True, False),
-    "batch_size": _either(_options("auto"), _interval(1, None, True, False, integer=True)),
+    "batch_size": _either(_options("auto", "full"), _interval(1, None, True, False, integer=True)),
     "learning_rate": _options("constant", "invscaling", "adaptive"),
     "learning_rate_init": _interval(0, None, False, False),
     "power_t": _interval(0, None, True, False),
@@ -98,6 +120,12 @@ PARAMETER_RULES = {
     "n_iter_no_change": _n_iter_no_change(),
     "max_fun": _interval(1, None, True, False, integer=True),
     "loss": _options("squared_error", "poisson"),
+    "init": _options("glorot_uniform", "he_normal", "he_uniform", "lecun_normal"),
+    "clip_norm": _either(_none(), _interval(0, None, False, False)),
+    "clip_value": _either(_none(), _interval(0, None, False, False)),
+    "param_change_tol": _either(_none(), _interval(0, None, True, False)),
+    "callbacks": _callbacks(),
+    "class_weight": _class_weight(),
 }
 
 
@@ -109,6 +137,8 @@ def check_params(estimator):
         rule = PARAMETER_RULES.get(key)
         if key == "hidden_layer_sizes":
             hidden_layer_sizes(value, name)
+        elif key == "dropout":
+            dropout_rates(value, len(hidden_layer_sizes(params["hidden_layer_sizes"], name)), name)
         elif rule is not None and not rule[0](value):
             raise InvalidParameterError(
                 f"The '{key}' parameter of {name} must be {rule[1]}. Got {value!r} instead."
@@ -125,6 +155,18 @@ def hidden_layer_sizes(value, name="the estimator"):
                 f"sequence of ints >= 1. Got {value!r} instead."
             )
     return [int(size) for size in sizes]
+
+
+def dropout_rates(value, n_hidden, name="the estimator"):
+    """The dropout probability of each hidden layer."""
+    rates = [value] * n_hidden if np.ndim(value) == 0 else list(value)
+    valid = len(rates) == n_hidden and all(_is_real(r) and 0 <= r < 1 for r in rates)
+    if not valid:
+        raise InvalidParameterError(
+            f"The 'dropout' parameter of {name} must be a float in [0, 1) or one such "
+            f"float per hidden layer ({n_hidden}). Got {value!r} instead."
+        )
+    return [float(r) for r in rates]
 
 
 def check_poisson_target(Y):
