@@ -6,6 +6,7 @@ import pytest
 from bpcore import _layout, _network
 
 HIDDEN_ACTIVATIONS = ["identity", "logistic", "tanh", "relu"]
+NEW_ACTIVATIONS = ["leaky_relu", "elu", "gelu", "softplus", "swish"]
 LOSSES = ["squared_error", "binary_log_loss", "log_loss", "poisson"]
 
 
@@ -23,12 +24,14 @@ def random_params(layer_units, rng, dtype=np.float64, scale=0.5):
     return (scale * rng.normal(size=_layout.n_params(layer_units))).astype(dtype)
 
 
-def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=None, n_threads=2):
-    """J(θ) and ∂J/∂θ from the compiled kernel, as a function of the flat vector θ."""
+def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=None, n_threads=2,
+                     dropout=None, dropout_seed=None):
+    """J(θ) and ∂J/∂θ from the compiled kernel, as a function of the flat vector θ
+    (with dropout: the fixed masks of dropout_seed)."""
     dtype = X.dtype
     hidden = [_layout.ACTIVATION_CODES[activation]] * (len(layer_units) - 2)
     net = _network.Network(
-        layer_units, hidden, _layout.LOSS_CODES[loss], alpha, X.shape[0], n_threads
+        layer_units, hidden, _layout.LOSS_CODES[loss], alpha, X.shape[0], n_threads, dropout
     )
     workspace = np.empty(net.train_workspace_size, dtype=dtype)
     weights = np.empty(0, dtype) if sample_weight is None else sample_weight.astype(dtype)
@@ -38,7 +41,9 @@ def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=N
     def objective(theta):
         params = np.ascontiguousarray(theta, dtype=dtype)
         grads = np.empty_like(params)
-        data, penalty = _network.loss_gradient(net, *inputs, Y, weights, params, grads, workspace)
+        data, penalty = _network.loss_gradient(
+            net, *inputs, Y, weights, params, grads, workspace, dropout_seed
+        )
         return data + penalty, grads
 
     return objective

@@ -1,6 +1,7 @@
 """bpcore: backpropagation for fully-connected networks, compiled, as scikit-learn estimators."""
 
-from ._estimators import MLPClassifier, MLPRegressor
+from ._estimators import MLPClassifier, MLPRegressor, TrainingDivergedWarning
+from .diagnostics import GradientCheck, Gradients, check_gradients, loss_gradient
 from ._network import openmp_enabled
 from ._threads import effective_n_threads
 from ._validation import InvalidParameterError
@@ -9,6 +10,11 @@ from ._version import __version__
 __all__ = [
     "MLPClassifier",
     "MLPRegressor",
+    "TrainingDivergedWarning",
+    "Gradients",
+    "GradientCheck",
+    "loss_gradient",
+    "check_gradients",
     "InvalidParameterError",
     "effective_n_threads",
     "openmp_enabled",

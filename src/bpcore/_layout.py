@@ -11,7 +11,17 @@ import numpy as np
 import scipy.sparse as sp
 
 # codes shared with the kernels (_activations.pxd, _losses.pxd)
-ACTIVATION_CODES = {"identity": 0, "logistic": 1, "tanh": 2, "relu": 3}
+ACTIVATION_CODES = {
+    "identity": 0,
+    "logistic": 1,
+    "tanh": 2,
+    "relu": 3,
+    "leaky_relu": 6,
+    "elu": 7,
+    "gelu": 8,
+    "softplus": 9,
+    "swish": 10,
+}
 LOSS_CODES = {"squared_error": 0, "binary_log_loss": 1, "log_loss": 2, "poisson": 3}
 OUTPUT_ACTIVATIONS = {
     "squared_error": "identity",

@@ -10,12 +10,25 @@ allocating, and written straight from the formulas.
 """
 
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import erf, expit, xlogy
 
 from ._layout import OUTPUT_ACTIVATIONS, views
 
 
+LEAKY_SLOPE = 0.01
+
+
 def activate(Z, name):
+    if name == "leaky_relu":
+        return np.where(Z > 0, Z, LEAKY_SLOPE * Z)
+    if name == "elu":
+        return np.where(Z > 0, Z, np.expm1(np.minimum(Z, 0)))
+    if name == "gelu":
+        return 0.5 * Z * (1 + erf(Z / np.sqrt(2)))
+    if name == "softplus":
+        return np.logaddexp(0, Z)
+    if name == "swish":
+        return Z * expit(Z)
     if name == "identity":
         return Z
     if name == "logistic":
@@ -32,8 +45,19 @@ def activate(Z, name):
     raise ValueError(name)
 
 
-def derivative(A, name):
-    """σ'(Z) written through A = σ(Z)."""
+def derivative(A, name, Z=None):
+    """σ'(Z), written through A = σ(Z) where possible (Z for gelu and swish)."""
+    if name == "leaky_relu":
+        return np.where(A > 0, 1.0, LEAKY_SLOPE)
+    if name == "elu":
+        return np.where(A > 0, 1.0, A + 1)
+    if name == "softplus":
+        return -np.expm1(-A)
+    if name == "gelu":
+        return 0.5 * (1 + erf(Z / np.sqrt(2))) + Z * np.exp(-0.5 * Z**2) / np.sqrt(2 * np.pi)
+    if name == "swish":
+        s = expit(Z)
+        return s * (1 + Z * (1 - s))
     if name == "identity":
         return np.ones_like(A)
     if name == "logistic":
@@ -58,15 +82,16 @@ def sample_losses(A, Y, loss):
     return -(xlogy(Y, P) + xlogy(1 - Y, 1 - P)).sum(axis=1)
 
 
-def forward(params, X, layer_units, activation, loss):
-    """Every layer's activations [X, A¹, ..., Aᴸ]."""
+def forward(params, X, layer_units, activation, loss, return_z=False):
+    """Every layer's activations [X, A¹, ..., Aᴸ] (and pre-activations [Z¹, ..., Zᴸ])."""
     coefs, intercepts = views(params, layer_units)
-    activations = [X]
+    activations, pre = [X], []
     for layer, (W, b) in enumerate(zip(coefs, intercepts)):
         last = layer == len(coefs) - 1
         name = OUTPUT_ACTIVATIONS[loss] if last else activation
-        activations.append(activate(activations[-1] @ W + b, name))
-    return activations
+        pre.append(activations[-1] @ W + b)
+        activations.append(activate(pre[-1], name))
+    return (activations, pre) if return_z else activations
 
 
 def loss_gradient(params, X, Y, layer_units, activation, loss, alpha, sample_weight=None):
@@ -74,7 +99,7 @@ def loss_gradient(params, X, Y, layer_units, activation, loss, alpha, sample_wei
     coefs, _ = views(params, layer_units)
     s = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
     s_sum = s.sum()
-    activations = forward(params, X, layer_units, activation, loss)
+    activations, pre = forward(params, X, layer_units, activation, loss, return_z=True)
     data = (s * sample_losses(activations[-1], Y, loss)).sum() / s_sum
     penalty = 0.5 * alpha * sum((W**2).sum() for W in coefs) / s_sum
 
@@ -85,5 +110,7 @@ def loss_gradient(params, X, Y, layer_units, activation, loss, alpha, sample_wei
         grad_coefs[layer][...] = (activations[layer].T @ delta + alpha * coefs[layer]) / s_sum
         grad_intercepts[layer][...] = delta.sum(axis=0) / s_sum
         if layer > 0:
-            delta = (delta @ coefs[layer].T) * derivative(activations[layer], activation)
+            delta = (delta @ coefs[layer].T) * derivative(
+                activations[layer], activation, pre[layer - 1]
+            )
     return data, penalty, grad

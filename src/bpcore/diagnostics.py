@@ -1,0 +1,223 @@
+"""Backpropagation made visible: the loss and every layer's gradients for given data, and
+a check of those gradients against finite differences.
+
+    from bpcore import loss_gradient, check_gradients
+    grads = loss_gradient(model, X, y, return_layers=True)
+    grads.coef_grads[0]           # ∂J/∂W¹, the shape of model.coefs_[0]
+    grads.deltas[-1]              # δᴸ = ∂J/∂Zᴸ for every sample
+    print(check_gradients(model, X[:20], y[:20]))
+
+The objective is J = Σᵢ sᵢ ℓ(aᴸᵢ, yᵢ) / Σᵢ sᵢ + α ‖W‖² / (2 Σᵢ sᵢ), computed over the
+given rows as one batch by the same compiled kernels that train the model.  This is
+the seeds' "forward analysis against the backward pass": finite differences need two
+forward passes per parameter, backpropagation one backward pass for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from . import _layout, _network
+from ._threads import blas_single_threaded, effective_n_threads
+
+
+@dataclass
+class Gradients:
+    """The objective and its gradient at a model's current weights.
+
+    Attributes
+    ----------
+    loss : float
+        J, data term plus L2 penalty (for several squared-error outputs this is not
+        divided by the number of outputs, unlike ``loss_``: it is the function the
+        gradient belongs to).
+    coef_grads, intercept_grads : list of ndarray
+        ∂J/∂Wˡ and ∂J/∂bˡ, shaped as ``coefs_`` and ``intercepts_``.
+    activations : list of ndarray or None
+        ``[X, A¹, ..., Aᴸ]`` (with ``return_layers=True``); hidden layers after dropout
+        when a dropout seed was given.
+    deltas : list of ndarray or None
+        ``[δ¹, ..., δᴸ]``, δˡ = ∂J/∂Zˡ times Σᵢ sᵢ (per-sample errors, unscaled).
+    """
+
+    loss: float
+    coef_grads: list
+    intercept_grads: list
+    activations: list | None = None
+    deltas: list | None = None
+
+
+def _prepare(model, X, y, sample_weight, dtype):
+    check_is_fitted(model)
+    X = validate_data(model, X, reset=False, accept_sparse=["csr", "csc"],
+                      dtype=(np.float64, np.float32))
+    if is_classifier(model):
+        Y = model._label_binarizer.transform(y)
+    else:
+        Y = np.asarray(y)
+    Y = np.ascontiguousarray(np.asarray(Y, dtype=dtype).reshape(X.shape[0], -1))
+    if Y.shape[1] != model.n_outputs_:
+        raise ValueError(f"y has {Y.shape[1]} outputs; the model has {model.n_outputs_}.")
+    if sample_weight is None:
+        weights = np.empty(0, dtype=dtype)
+    else:
+        weights = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=dtype))
+    return X, Y, weights
+
+
+def _objective(model, X, y, sample_weight, dtype, dropout_seed):
+    """(function of the flat vector θ returning (J, ∂J/∂θ), θ₀, network, workspace)."""
+    X, Y, weights = _prepare(model, X, y, sample_weight, dtype)
+    layer_units = model._layer_units()
+    dropout = model._dropout_rates(len(layer_units) - 2) if dropout_seed is not None else None
+    net = model._network(layer_units, X.shape[0], effective_n_threads(), dropout)
+    workspace = np.zeros(net.train_workspace_size, dtype=dtype)
+    inputs = _layout.kernel_input(X, dtype)
+    theta0 = model._flat_params().astype(dtype)
+
+    def objective(theta):
+        params = np.ascontiguousarray(theta, dtype=dtype)
+        grads = np.empty_like(params)
+        with blas_single_threaded():
+            data, penalty = _network.loss_gradient(
+                net, *inputs, Y, weights, params, grads, workspace, dropout_seed
+            )
+        return data + penalty, grads
+
+    return objective, theta0, net, workspace, X
+
+
+def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropout_seed=None):
+    """The loss and every layer's weight and bias gradients at the model's weights.
+
+    Parameters
+    ----------
+    model : fitted bpcore MLPClassifier or MLPRegressor
+    X : array-like or sparse matrix of shape (n_samples, n_features)
+    y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        Labels (classifier) or targets (regressor), as for ``fit``.
+    sample_weight : array-like of shape (n_samples,), default=None
+    return_layers : bool, default=False
+        Also return every layer's activations and errors δ.
+    dropout_seed : int, default=None
+        Apply the model's dropout with the masks this seed fixes (None: no dropout, as
+        at prediction time).
+
+    Returns
+    -------
+    Gradients
+    """
+    dtype = model._flat_params().dtype
+    objective, theta, net, workspace, X = _objective(model, X, y, sample_weight, dtype, dropout_seed)
+    loss, grads = objective(theta)
+    coef_grads, intercept_grads = _layout.views(grads, model._layer_units())
+    result = Gradients(float(loss), coef_grads, intercept_grads)
+    if return_layers:
+        n = X.shape[0]
+        layout = net.workspace_layout()
+        result.activations = [X] + [
+            workspace[p["A"] : p["A"] + n * p["units"]].reshape(n, p["units"]).copy()
+            for p in layout
+        ]
+        result.deltas = [
+            workspace[p["delta"] : p["delta"] + n * p["units"]].reshape(n, p["units"]).copy()
+            for p in layout
+        ]
+    return result
+
+
+@dataclass
+class GradientCheck:
+    """Backpropagation's gradient against central finite differences, layer by layer.
+
+    Attributes
+    ----------
+    layers : list of dict
+        Per layer (its weights and bias together): ``layer``; ``n_checked``, the entries
+        compared; ``max_relative_error``, the worst entry's error relative to the
+        layer's gradient scale, max |gᵢ - dᵢ| / max(max |g|, max |d|);
+        ``relative_error``, ‖g - d‖ / max(‖g‖, ‖d‖); ``max_absolute_error``.
+    step : float
+        The finite-difference step h: (J(θ + h eᵢ) - J(θ - h eᵢ)) / 2h.
+    """
+
+    layers: list = field(default_factory=list)
+    step: float = 0.0
+
+    @property
+    def max_relative_error(self):
+        return max(layer["max_relative_error"] for layer in self.layers)
+
+    def __str__(self):
+        lines = [f"gradient check, central differences with h = {self.step:g}",
+                 f"{'layer':>5} {'checked':>8} {'worst entry':>12} {'norm-wise':>10} "
+                 f"{'max abs.':>10}"]
+        for layer in self.layers:
+            lines.append(f"{layer['layer']:>5} {layer['n_checked']:>8} "
+                         f"{layer['max_relative_error']:>12.2e} {layer['relative_error']:>10.2e} "
+                         f"{layer['max_absolute_error']:>10.2e}")
+        return "\n".join(lines)
+
+
+def check_gradients(model, X, y, sample_weight=None, *, step=1e-5, dropout_seed=None,
+                    max_checks_per_layer=None, random_state=0):
+    """Compare the backward pass with central finite differences of J, layer by layer.
+
+    The check runs in float64 whatever the model's dtype (float32 has too few digits
+    for differences).  Errors are measured against each layer's gradient scale, since
+    an entry near zero carries the differences' rounding (~1e-16 |J| / h) whole.
+    With h = 1e-5 the truncation error (~h²) and the rounding are both ~1e-10, so a
+    correct backward pass shows errors of 1e-7 or less.  Keep X small: every checked entry costs two passes over it.  Relu-like activations
+    have kinks: an entry whose pre-activation lies within h of 0 can disagree.
+
+    Parameters
+    ----------
+    model : fitted bpcore MLPClassifier or MLPRegressor
+    X, y, sample_weight : the data, as for ``loss_gradient``
+    step : float, default=1e-5
+    dropout_seed : int, default=None
+        Check the dropout path with the fixed masks of this seed.
+    max_checks_per_layer : int, default=None
+        Compare at most this many entries per layer (chosen at random); None: all.
+    random_state : int, default=0
+        Chooses the entries when they are sampled.
+
+    Returns
+    -------
+    GradientCheck
+    """
+    objective, theta, _, _, _ = _objective(model, X, y, sample_weight, np.float64, dropout_seed)
+    _, grad = objective(theta)
+    coef_slices, intercept_slices = _layout.param_slices(model._layer_units())
+    rng = np.random.default_rng(random_state)
+    report = GradientCheck(step=step)
+    for layer, ((c0, c1, _), (b0, b1)) in enumerate(zip(coef_slices, intercept_slices)):
+        indices = np.concatenate([np.arange(c0, c1), np.arange(b0, b1)])
+        if max_checks_per_layer is not None and indices.size > max_checks_per_layer:
+            indices = rng.choice(indices, max_checks_per_layer, replace=False)
+        numeric = np.empty(indices.size)
+        shifted = theta.copy()
+        for k, i in enumerate(indices):
+            shifted[i] = theta[i] + step
+            up = objective(shifted)[0]
+            shifted[i] = theta[i] - step
+            down = objective(shifted)[0]
+            shifted[i] = theta[i]
+            numeric[k] = (up - down) / (2 * step)
+        analytic = grad[indices]
+        error = np.abs(analytic - numeric)
+        tiny = np.finfo(np.float64).tiny
+        scale = max(np.abs(analytic).max(), np.abs(numeric).max(), tiny)
+        report.layers.append({
+            "layer": layer,
+            "n_checked": int(indices.size),
+            "max_relative_error": float(error.max() / scale),
+            "relative_error": float(np.linalg.norm(analytic - numeric)
+                                    / max(np.linalg.norm(analytic), np.linalg.norm(numeric), tiny)),
+            "max_absolute_error": float(error.max()),
+        })
+    return report
