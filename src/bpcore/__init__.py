@@ -1,6 +1,11 @@
 """bpcore: backpropagation for fully-connected networks, compiled, as scikit-learn estimators."""
 
-from ._estimators import MLPClassifier, MLPRegressor, TrainingDivergedWarning
+from ._estimators import (
+    IncompatibleModelError,
+    MLPClassifier,
+    MLPRegressor,
+    TrainingDivergedWarning,
+)
 from .diagnostics import GradientCheck, Gradients, check_gradients, loss_gradient
 from ._network import openmp_enabled
 from ._threads import effective_n_threads
@@ -11,6 +16,7 @@ __all__ = [
     "MLPClassifier",
     "MLPRegressor",
     "TrainingDivergedWarning",
+    "IncompatibleModelError",
     "Gradients",
     "GradientCheck",
     "loss_gradient",

@@ -34,11 +34,21 @@ from sklearn.utils.validation import (
 )
 
 from . import _layout, _network, _reference, _validation
+from ._version import __version__
 from ._threads import blas_single_threaded, effective_n_threads
 
 ArrayLike = Any  # array-like or scipy sparse matrix, as scikit-learn accepts
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+# What a pickled model holds (attribute names and meanings).  Bump it whenever that
+# changes, so that an old pickle is refused with a clear message, never misread.
+_STATE_FORMAT = 1
+
+
+class IncompatibleModelError(ValueError):
+    """A pickled model was saved by a bpcore whose state format this one cannot read."""
 
 
 class TrainingDivergedWarning(RuntimeWarning):
@@ -272,7 +282,9 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=X.dtype)
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
+            )
             sample_weight = np.ascontiguousarray(sample_weight)
         if class_weights is not None:
             if sample_weight is None:
@@ -714,7 +726,16 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         X = validate_data(
             self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
         )
-        return self._forward(X)
+        output = self._forward(X)
+        bad = ~np.isfinite(output).all(axis=1)
+        if bad.any():
+            largest = abs(X).max() if not hasattr(X, "tocsr") else abs(X).max()
+            raise ValueError(
+                f"The network's output is not finite for {int(bad.sum())} of {len(bad)} rows: "
+                f"their inputs overflow the network (largest |x| = {float(largest):.3g}). "
+                "Scale the data as it was scaled for training."
+            )
+        return output
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -725,7 +746,20 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         state = super().__getstate__()
         # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
         state.pop("_params", None)
+        state["_bpcore_state"] = (_STATE_FORMAT, __version__)
         return state
+
+    def __setstate__(self, state):
+        saved = state.pop("_bpcore_state", None)
+        if saved is None or saved[0] != _STATE_FORMAT:
+            made_by = "an unknown bpcore version" if saved is None else f"bpcore {saved[1]}"
+            found = "no bpcore state format" if saved is None else f"state format {saved[0]}"
+            raise IncompatibleModelError(
+                f"This {type(self).__name__} was pickled by {made_by} ({found}); bpcore "
+                f"{__version__} reads state format {_STATE_FORMAT}. Load it with the bpcore "
+                "version that saved it, or fit the model again."
+            )
+        super().__setstate__(state)
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -903,6 +937,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)
             self.classes_ = self._label_binarizer.classes_
+            _validation.check_two_classes(self._label_binarizer, type(self).__name__)
         else:
             classes = unique_labels(y)
             if self.warm_start:
@@ -1020,6 +1055,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                 self._label_binarizer.fit(y)
             else:
                 self._label_binarizer.fit(classes)
+            try:
+                _validation.check_two_classes(self._label_binarizer, type(self).__name__)
+            except ValueError:
+                del self.classes_
+                raise
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)
 
     def __sklearn_tags__(self):

@@ -298,6 +298,19 @@ cdef double sum_of_squares(const floating* x, Py_ssize_t n_rows, Py_ssize_t n_co
     return (s0 + s1) + (s2 + s3)
 
 
+# Block boundaries fall on multiples of ALIGN rows (or columns): BLAS computes a tile
+# at the edge of a matrix with other code than a full tile, so arbitrary boundaries
+# would round some rows differently for different thread counts.  Aligned ones give
+# every row and column the same kernel however many threads share the work.
+cdef Py_ssize_t ALIGN = 32
+
+
+cdef inline Py_ssize_t block_start(Py_ssize_t n, Py_ssize_t part, Py_ssize_t n_parts) noexcept nogil:
+    # where part `part` of `n_parts` starts, in aligned blocks covering 0..n
+    cdef Py_ssize_t size = ((n + n_parts - 1) // n_parts + ALIGN - 1) // ALIGN * ALIGN
+    return min(n, part * size)
+
+
 cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) noexcept nogil:
     # threads worth starting for `work` multiply-adds split in at most `parts` pieces
     cdef Py_ssize_t t = work // MIN_WORK_PER_THREAD
@@ -489,8 +502,8 @@ cdef void weight_gradients_columns(const NetSpec* net, const floating* X, const 
     for l in range(L):
         n_in = net.units[l]
         n_out = net.units[l + 1]
-        c0 = part * n_out // n_parts
-        c1 = (part + 1) * n_out // n_parts
+        c0 = block_start(n_out, part, n_parts)
+        c1 = block_start(n_out, part + 1, n_parts)
         squared_norms[l] = 0
         if c1 <= c0:
             continue
@@ -552,7 +565,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
         for t in prange(T1, num_threads=T1, schedule='static', chunksize=1):
             scratch[t] = forward_backward_rows(
                 net, X, Y, sample_weight, batch,
-                t * n_rows // T1, (t + 1) * n_rows // T1,
+                block_start(n_rows, t, T1), block_start(n_rows, t + 1, T1),
                 params, ws, extras,
                 unit_max + threadid() * net.n_hidden_units if extras.track_units else NULL,
                 &scratch[net.n_threads + t])

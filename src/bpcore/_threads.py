@@ -8,12 +8,17 @@ pools on the same cores cost 10-47x on a dense step; DESIGN.md).
 """
 
 import os
+import threading
+from contextlib import contextmanager
 
 from threadpoolctl import ThreadpoolController
 
 from . import _network
 
 _controller = None
+_lock = threading.Lock()
+_holders = 0        # calls inside blas_single_threaded now, over all threads
+_limiter = None     # the limit in force while _holders > 0
 
 
 def effective_n_threads() -> int:
@@ -25,10 +30,28 @@ def effective_n_threads() -> int:
     return max(1, min(_network.omp_max_threads(), n_cpus))
 
 
+@contextmanager
 def blas_single_threaded():
-    """Context manager: every loaded BLAS limited to one thread."""
-    global _controller
-    if _controller is None:
-        # scanning the loaded libraries takes about a millisecond: do it once
-        _controller = ThreadpoolController()
-    return _controller.limit(limits=1, user_api="blas")
+    """Context manager: every loaded BLAS limited to one thread while it is open.
+
+    Safe when several Python threads fit or predict at once: the first to enter sets
+    the limit and the last to leave restores the previous setting (threadpoolctl's
+    own save/restore would interleave across threads and could leave BLAS at one
+    thread for good).
+    """
+    global _controller, _holders, _limiter
+    with _lock:
+        if _controller is None:
+            # scanning the loaded libraries takes about a millisecond: do it once
+            _controller = ThreadpoolController()
+        if _holders == 0:
+            _limiter = _controller.limit(limits=1, user_api="blas")
+        _holders += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _holders -= 1
+            if _holders == 0:
+                _limiter.restore_original_limits()
+                _limiter = None

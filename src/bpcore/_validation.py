@@ -169,6 +169,18 @@ def dropout_rates(value, n_hidden, name="the estimator"):
     return [float(r) for r in rates]
 
 
+def check_two_classes(label_binarizer, name):
+    """A classifier learns from at least two classes (multilabel targets excepted)."""
+    if label_binarizer.y_type_.startswith("multilabel"):
+        return
+    if len(label_binarizer.classes_) < 2:
+        label = label_binarizer.classes_[0]
+        label = label.item() if hasattr(label, "item") else label
+        raise ValueError(
+            f"{name} needs samples of at least two classes in y; got one class: {label!r}."
+        )
+
+
 def check_poisson_target(Y):
     if np.any(Y < 0):
         raise ValueError(
