@@ -590,9 +590,10 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
     def _publish_layer_statistics(self):
         history = self._history
         n_layers = self.n_layers_ - 1
-        self.gradient_norms_ = np.array(history["gradient_norms"]).reshape(-1, n_layers)
-        self.weight_norms_ = np.array(history["weight_norms"]).reshape(-1, n_layers)
-        self.dead_units_ = np.array(history["dead_units"]).reshape(-1, n_layers - 1)
+        n_epochs = len(history["gradient_norms"])
+        self.gradient_norms_ = np.array(history["gradient_norms"]).reshape(n_epochs, n_layers)
+        self.weight_norms_ = np.array(history["weight_norms"]).reshape(n_epochs, n_layers)
+        self.dead_units_ = np.array(history["dead_units"]).reshape(n_epochs, n_layers - 1)
 
     def _epoch_info(self, state, seconds):
         history = self._history
@@ -743,13 +744,16 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return tags
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # a copy: for estimators outside sklearn's namespace BaseEstimator hands back
+        # the live __dict__
+        state = dict(super().__getstate__())
         # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
         state.pop("_params", None)
         state["_bpcore_state"] = (_STATE_FORMAT, __version__)
         return state
 
     def __setstate__(self, state):
+        state = dict(state)
         saved = state.pop("_bpcore_state", None)
         if saved is None or saved[0] != _STATE_FORMAT:
             made_by = "an unknown bpcore version" if saved is None else f"bpcore {saved[1]}"
