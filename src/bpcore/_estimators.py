@@ -54,6 +54,11 @@ class IncompatibleModelError(ValueError):
 class TrainingDivergedWarning(RuntimeWarning):
     """The loss or the gradient became non-finite; the last finite weights were kept."""
 _PREDICT_CHUNK_ROWS = 256
+# the small-prediction kernel's specialisations, called without the fused dispatcher
+_PREDICT_ROWS = {
+    np.dtype(np.float32): _network.predict_rows.__signatures__["float"],
+    np.dtype(np.float64): _network.predict_rows.__signatures__["double"],
+}
 
 
 class _Progress:
@@ -197,17 +202,38 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         When coefs_ or intercepts_ were replaced (assigned, unpickled) they are packed
         into a new buffer first, so the model always runs the weights it shows.
         """
-        layer_units = self._layer_units()
         flat = getattr(self, "_params", None)
         if dtype is None:
             dtype = self.coefs_[0].dtype
+        if flat is not None and flat.dtype == dtype and self._views_unchanged():
+            return flat
+        layer_units = self._layer_units()
         if flat is None or flat.dtype != dtype or not _layout.is_view_of(
             flat, self.coefs_, self.intercepts_, layer_units
         ):
             flat = _layout.pack(self.coefs_, self.intercepts_, dtype)
             self._params = flat
             self.coefs_, self.intercepts_ = _layout.views(flat, layer_units)
+        self._remember_views()
         return flat
+
+    def _remember_views(self):
+        # the very list and array objects last checked to view _params: while they are
+        # the ones in coefs_ / intercepts_, the views are still right (edits in place
+        # are seen through them; a replaced list or array is not the same object)
+        self._views = (self.coefs_, tuple(self.coefs_), self.intercepts_, tuple(self.intercepts_))
+
+    def _views_unchanged(self):
+        views = self.__dict__.get("_views")
+        if views is None or views[0] is not self.coefs_ or views[2] is not self.intercepts_:
+            return False
+        coefs, intercepts = views[1], views[3]
+        return (
+            len(coefs) == len(self.coefs_)
+            and len(intercepts) == len(self.intercepts_)
+            and all(a is b for a, b in zip(coefs, self.coefs_))
+            and all(a is b for a, b in zip(intercepts, self.intercepts_))
+        )
 
     def _network(self, layer_units, batch_capacity, n_threads, dropout=None):
         hidden = [_layout.ACTIVATION_CODES[self.activation]] * (len(layer_units) - 2)
@@ -255,6 +281,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             intercepts.append(np.zeros(fan_out))
         self._params = _layout.pack(coefs, intercepts, dtype)
         self.coefs_, self.intercepts_ = _layout.views(self._params, layer_units)
+        self._remember_views()
         self._best_params = self._params.copy()
         self._history = {"gradient_norms": [], "weight_norms": [], "dead_units": []}
         if self.solver in _STOCHASTIC_SOLVERS:
@@ -315,6 +342,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 "Solver produced non-finite parameter weights. The input data may"
                 " contain large values and need to be preprocessed."
             )
+        self._cache_for_prediction()
         return self
 
     def _fit_lbfgs(self, X, Y, sample_weight, params, layer_units):
@@ -712,17 +740,66 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         layer_units = self._layer_units()
         if n_samples <= _PREDICT_CHUNK_ROWS:
             # one block, on this thread: BLAS keeps its own settings
-            net = self._network(layer_units, 1, 1)
+            net = self._prediction_network(1)
             workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
             _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
             return out
-        net = self._network(layer_units, 1, effective_n_threads())
+        net = self._prediction_network(effective_n_threads())
         workspace = np.empty(net.predict_workspace_size(_PREDICT_CHUNK_ROWS), dtype=params.dtype)
         with blas_single_threaded():
             _network.predict(net, *inputs, params, out, workspace, _PREDICT_CHUNK_ROWS)
         return out
 
+    def _prediction_network(self, n_threads):
+        """A Network for predictions: the hidden activation is the parameter's, as in
+        scikit-learn, the output the fitted out_activation_."""
+        loss = _layout.LOSS_OF_OUTPUT[self.out_activation_]
+        hidden = [_layout.ACTIVATION_CODES[self.activation]] * (len(self.coefs_) - 1)
+        return _network.Network(self._layer_units(), hidden, _layout.LOSS_CODES[loss], 0.0, 1,
+                                n_threads)
+
+    def _cache_for_prediction(self):
+        """After fit (and unpickling): the views' identities and the serial prediction
+        network, so that predict reads caches and never writes the estimator."""
+        self._flat_params()
+        self._remember_views()
+        self._predict_network = (self.activation, self._params, self._prediction_network(1))
+
+    def _small_prediction_network(self):
+        cached = self.__dict__.get("_predict_network")
+        if cached is not None and cached[0] == self.activation and cached[1] is self._params:
+            return cached[2]
+        return self._prediction_network(1)   # changed since fit: not cached (no writes)
+
+    def _fast_forward(self, X):
+        """The output for a small, dense, C-ordered array of the model's dtype, without
+        scikit-learn's validation (the kernel checks finiteness); None when X does not
+        qualify, or something needs the full path's checks and messages."""
+        state = self.__dict__
+        params = state.get("_params")
+        if (
+            params is None
+            or type(X) is not np.ndarray
+            or X.ndim != 2
+            or not 0 < X.shape[0] <= _PREDICT_CHUNK_ROWS
+            or X.dtype != params.dtype
+            or not X.flags.c_contiguous
+            or X.shape[1] != state.get("n_features_in_")
+            or "feature_names_in_" in state
+            or not self._views_unchanged()
+        ):
+            return None
+        out = np.empty((X.shape[0], self.n_outputs_), dtype=params.dtype)
+        if _PREDICT_ROWS[params.dtype](self._small_prediction_network(), X, params, out):
+            return None  # not finite: the full path says what
+        if not np.isfinite(out).all():
+            return None
+        return out
+
     def _validated_forward(self, X):
+        output = self._fast_forward(X)
+        if output is not None:
+            return output
         check_is_fitted(self)
         X = validate_data(
             self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
@@ -748,7 +825,8 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         # the live __dict__
         state = dict(super().__getstate__())
         # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
-        state.pop("_params", None)
+        for cache in ("_params", "_views", "_predict_network"):
+            state.pop(cache, None)
         state["_bpcore_state"] = (_STATE_FORMAT, __version__)
         return state
 
@@ -764,6 +842,8 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 "version that saved it, or fit the model again."
             )
         super().__setstate__(state)
+        if "coefs_" in self.__dict__:
+            self._cache_for_prediction()
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -979,8 +1059,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._label_binarizer.inverse_transform(Y)
 
     def _output_to_prediction(self, output):
-        if self.n_outputs_ == 1:
-            output = output.ravel()
+        y_type = self._label_binarizer.y_type_
+        if y_type == "multiclass":
+            return self.classes_.take(output.argmax(axis=1))
+        if y_type == "binary":
+            # LabelBinarizer's rule: the positive class where p > (1 + 0) / 2
+            return self.classes_.take((output[:, 0] > 0.5).astype(np.intp))
         return self._label_binarizer.inverse_transform(output)
 
     def predict(self, X: ArrayLike) -> np.ndarray:

@@ -29,6 +29,7 @@ OUTPUT_ACTIVATIONS = {
     "log_loss": "softmax",
     "poisson": "exp",
 }
+LOSS_OF_OUTPUT = {output: loss for loss, output in OUTPUT_ACTIVATIONS.items()}
 
 
 def param_slices(layer_units):

@@ -32,7 +32,7 @@ from libc.string cimport memcpy, memset
 from libc.math cimport sqrt, isfinite
 from cpython.exc cimport PyErr_CheckSignals
 
-from ._blas cimport gemm
+from ._blas cimport gemm, rows_times_matrix
 from ._activations cimport (add_bias_activate, multiply_derivative,
                             multiply_dropout_derivative, needs_z, RELU, LEAKY_RELU)
 from ._losses cimport output_loss_delta, output_activation
@@ -432,9 +432,8 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
         if l == 0 and batch.indptr != NULL:
             csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
         else:
-            gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
-                 a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
-                 <floating> 0.0, a, <int> n_out)
+            rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
+                              params + net.coef_offset[l], a)
         if l < L - 1:
             z = ws + net.z_offset[l] + r0 * n_out if net.z_offset[l] >= 0 else NULL
             add_bias_activate(a, m, n_out, params + net.intercept_offset[l],
@@ -458,10 +457,9 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
     for l in range(L - 1, 0, -1):
         n_in = net.units[l]
         n_out = net.units[l + 1]
-        gemm(c'N', c'T', <int> m, <int> n_in, <int> n_out, <floating> 1.0,
-             ws + net.delta_offset[l] + r0 * n_out, <int> n_out,
-             params + net.coef_offset[l], <int> n_out,
-             <floating> 0.0, ws + net.delta_offset[l - 1] + r0 * n_in, <int> n_in)
+        rows_times_matrix(True, <int> m, <int> n_in, <int> n_out,
+                          ws + net.delta_offset[l] + r0 * n_out, params + net.coef_offset[l],
+                          ws + net.delta_offset[l - 1] + r0 * n_in)
         z_in = ws + net.z_offset[l - 1] + r0 * n_in if net.z_offset[l - 1] >= 0 else NULL
         if extras.dropout and net.keep[l - 1] < 1:
             multiply_dropout_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
@@ -873,9 +871,8 @@ cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch
         if l == 0 and batch.indptr != NULL:
             csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
         else:
-            gemm(c'N', c'N', <int> m, <int> n_out, <int> n_in, <floating> 1.0,
-                 a_prev, <int> n_in, params + net.coef_offset[l], <int> n_out,
-                 <floating> 0.0, a, <int> n_out)
+            rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
+                              params + net.coef_offset[l], a)
         add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l],
                           NULL)
         a_prev = a
@@ -930,3 +927,37 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                 r1 = min(n, r0 + chunk_rows)
                 forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
                              &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
+
+
+def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] params,
+                 floating[:, ::1] out):
+    """out = the network's output for a few rows of X, on this thread, with no
+    workspace to pass (the small-prediction path: a call costs about a microsecond).
+
+    Returns the number of entries of X that are not finite; out is not written then.
+    """
+    cdef NetSpec* spec = &net.spec
+    cdef Py_ssize_t n = X.shape[0], i, bad = 0, size = X.shape[0] * X.shape[1]
+    cdef floating* scratch
+    cdef Batch batch
+    if X.shape[1] != spec.units[0] or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
+        raise ValueError("X and out do not match the network's input and output sizes")
+    if params.shape[0] != spec.n_params:
+        raise ValueError("params has the wrong size for this network")
+    if n == 0:
+        return 0
+    batch.order = NULL
+    batch.indices = NULL
+    batch.indptr = NULL
+    scratch = <floating*> malloc(2 * n * spec.max_units * sizeof(floating))
+    if scratch == NULL:
+        raise MemoryError()
+    with nogil:
+        for i in range(size):
+            if not isfinite((&X[0, 0])[i]):
+                bad += 1
+        if bad == 0:
+            forward_rows(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
+                         scratch, scratch + n * spec.max_units)
+    free(scratch)
+    return bad
