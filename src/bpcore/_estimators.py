@@ -53,7 +53,8 @@ class IncompatibleModelError(ValueError):
 
 class TrainingDivergedWarning(RuntimeWarning):
     """The loss or the gradient became non-finite; the last finite weights were kept."""
-_PREDICT_CHUNK_ROWS = 256
+_PREDICT_CHUNK_ROWS = 256     # largest input for the serial small-prediction path
+_PREDICT_BLOCK_ROWS = 1024    # rows a thread multiplies at once in large predictions
 # the small-prediction kernel's specialisations, called without the fused dispatcher
 _PREDICT_ROWS = {
     np.dtype(np.float32): _network.predict_rows.__signatures__["float"],
@@ -666,14 +667,16 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if early_stopping:
             X_val, Y_val, y_val, sw_val = validation
             output = self._forward(X_val)
-            if np.isfinite(output).all():
+            if output is not None and np.isfinite(output).all():
                 score = self._score_function(
                     y_val, self._output_to_prediction(output), sample_weight=sw_val
                 )
             else:
                 score = np.nan
             self.validation_scores_.append(score)
-            self.validation_loss_curve_.append(self._loss_of_output(output, Y_val, sw_val))
+            self.validation_loss_curve_.append(
+                self._loss_of_output(output, Y_val, sw_val) if output is not None else np.nan
+            )
             if self.verbose is True or self.verbose == 1:
                 print("Validation score: %f" % score)
             if score < self.best_validation_score_ + self.tol:
@@ -732,23 +735,24 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
 
     # ---------------------------------------------------------------- prediction
     def _forward(self, X):
-        """The output layer's activations for the validated, C-ordered X."""
+        """The output layer's activations for a validated X (dense or sparse).
+
+        Returns None when X holds NaN or infinity (the caller words the error)."""
         params = self._flat_params()
         inputs = _layout.kernel_input(X, params.dtype)
         n_samples = X.shape[0]
         out = np.empty((n_samples, self.n_outputs_), dtype=params.dtype)
-        layer_units = self._layer_units()
         if n_samples <= _PREDICT_CHUNK_ROWS:
             # one block, on this thread: BLAS keeps its own settings
             net = self._prediction_network(1)
             workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
-            _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
-            return out
-        net = self._prediction_network(effective_n_threads())
-        workspace = np.empty(net.predict_workspace_size(_PREDICT_CHUNK_ROWS), dtype=params.dtype)
-        with blas_single_threaded():
-            _network.predict(net, *inputs, params, out, workspace, _PREDICT_CHUNK_ROWS)
-        return out
+            bad = _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
+        else:
+            net = self._prediction_network(effective_n_threads())
+            workspace = np.empty(net.predict_workspace_size(_PREDICT_BLOCK_ROWS), dtype=params.dtype)
+            with blas_single_threaded():
+                bad = _network.predict(net, *inputs, params, out, workspace, _PREDICT_BLOCK_ROWS)
+        return None if bad else out
 
     def _prediction_network(self, n_threads):
         """A Network for predictions: the hidden activation is the parameter's, as in
@@ -801,13 +805,17 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         if output is not None:
             return output
         check_is_fitted(self)
-        X = validate_data(
-            self, X, reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32)
-        )
-        output = self._forward(X)
+        checked = dict(reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32))
+        # the kernel checks finiteness as it goes (one pass over X fewer); when it finds
+        # NaN or infinity, scikit-learn's check runs to say so in its words
+        X_checked = validate_data(self, X, ensure_all_finite=False, **checked)
+        output = self._forward(X_checked)
+        if output is None:
+            validate_data(self, X, **checked)   # raises, naming NaN or infinity
+            raise ValueError("Input X contains NaN or infinity.")
         bad = ~np.isfinite(output).all(axis=1)
         if bad.any():
-            largest = abs(X).max() if not hasattr(X, "tocsr") else abs(X).max()
+            largest = abs(X_checked).max()
             raise ValueError(
                 f"The network's output is not finite for {int(bad.sum())} of {len(bad)} rows: "
                 f"their inputs overflow the network (largest |x| = {float(largest):.3g}). "

@@ -881,6 +881,14 @@ cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch
         pong = spare
 
 
+cdef Py_ssize_t count_not_finite(const floating* x, Py_ssize_t n) noexcept nogil:
+    # entries of x that are NaN or ±inf (x - x is 0 exactly for finite x)
+    cdef Py_ssize_t i, bad = 0
+    for i in range(n):
+        bad += (x[i] - x[i]) != 0
+    return bad
+
+
 def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] X_indptr, const floating[::1] params,
             floating[:, ::1] out, floating[::1] workspace, Py_ssize_t chunk_rows):
@@ -888,14 +896,19 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
 
     X as in `train_epoch`, with out.shape[0] rows.  Rows are processed in blocks of
     `chunk_rows`, each thread taking whole blocks; the workspace holds
-    ``net.predict_workspace_size(chunk_rows)`` elements.
+    ``net.predict_workspace_size(chunk_rows)`` elements.  Each thread first checks its
+    block of X for NaN and infinity (while the block is in cache for the product).
+
+    Returns the number of entries of X that are not finite (0 when all is well; else
+    the outputs of the blocks holding them are not meaningful).
     """
     cdef NetSpec* spec = &net.spec
-    cdef Py_ssize_t n = out.shape[0], n_chunks, c, r0, r1, block, flops = 0, l
+    cdef Py_ssize_t n = out.shape[0], n_chunks, c, r0, r1, block, flops = 0, l, bad = 0
+    cdef Py_ssize_t n_features = spec.units[0]
     cdef Batch batch
     cdef int T, tid
     if n == 0:
-        return
+        return 0
     check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n)
     if out.shape[1] != spec.units[spec.n_layers]:
         raise ValueError("out does not match the network's output size")
@@ -914,10 +927,14 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
         flops += spec.units[l] * spec.units[l + 1]
     T = threads_for(n * flops, n_chunks, spec.n_threads)
     with nogil:
+        if batch.indptr != NULL:
+            bad = count_not_finite(&X[0], X.shape[0])
         if T == 1:
             for c in range(n_chunks):
                 r0 = c * chunk_rows
                 r1 = min(n, r0 + chunk_rows)
+                if batch.indptr == NULL:
+                    bad += count_not_finite(&X[r0 * n_features], (r1 - r0) * n_features)
                 forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
                              &workspace[0], &workspace[block])
         else:
@@ -925,8 +942,11 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                 tid = threadid()
                 r0 = c * chunk_rows
                 r1 = min(n, r0 + chunk_rows)
+                if batch.indptr == NULL:
+                    bad += count_not_finite(&X[r0 * n_features], (r1 - r0) * n_features)
                 forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
                              &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
+    return bad
 
 
 def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] params,
@@ -953,9 +973,7 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     if scratch == NULL:
         raise MemoryError()
     with nogil:
-        for i in range(size):
-            if not isfinite((&X[0, 0])[i]):
-                bad += 1
+        bad = count_not_finite(&X[0, 0], size)
         if bad == 0:
             forward_rows(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
                          scratch, scratch + n * spec.max_units)
