@@ -140,7 +140,8 @@ def test_lbfgs_reaches_sklearn_optimum_on_a_convex_problem(cls, iris):
     if cls == "MLPRegressor":
         y = X[:, 0] * 0.3 - X[:, 1] + 0.1 * np.sin(y)
         X = X[:, 1:]
-    params = dict(solver="lbfgs", hidden_layer_sizes=(), alpha=1.0, max_iter=10000, tol=1e-12)
+    params = dict(solver="lbfgs", hidden_layer_sizes=(), alpha=1.0, max_iter=10000, tol=1e-12,
+                  random_state=0)
     ours = getattr(bpcore, cls)(**params).fit(X, y)
     theirs = getattr(sknn, cls)(**params).fit(X, y)
     # L-BFGS-B stops when the loss decreases by less than ftol = 2.2e-9 (relative), not at
