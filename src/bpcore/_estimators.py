@@ -75,8 +75,10 @@ class _Progress:
         self.total = total
         self.bar = None
         self.plain = False
+        self.active = False
         if self.sklearn_lines or not verbose:
             return
+        self.active = True
         try:
             from tqdm.auto import tqdm
         except ImportError:
@@ -456,6 +458,9 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
 
         n_layers = len(layer_units) - 1
         dropout = self._dropout_rates(n_layers - 1)
+        coef_slices, _ = _layout.param_slices(layer_units)
+        self._coef_starts = np.array([start for start, _, _ in coef_slices])
+        self._n_coefs = coef_slices[-1][1]
         net = self._network(layer_units, batch_size, effective_n_threads(), dropout)
         workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
         grads = np.empty_like(params)
@@ -465,6 +470,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         no_order = np.empty(0, dtype=np.intp)
         layer_stats = np.zeros(2 * n_layers)
         alive = np.zeros(net.n_hidden_units, dtype=np.uint8)
+        governor = self._governor = np.zeros(8)   # the kernel thread governor, across epochs
         squared = self._loss_name() == "squared_error"
         snapshot = params.copy()   # the parameters at the end of the last complete epoch
         progress = _Progress(self.verbose, self.max_iter)
@@ -508,6 +514,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     seed,
                     layer_stats,
                     alive,
+                    governor,
                 )
                 if diverged:
                     self._handle_divergence(params, snapshot, layer_stats, n_layers, n_batches)
@@ -555,10 +562,11 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                             )
                         stop = True
                 snapshot[:] = params
-                info = self._epoch_info(state, time.perf_counter() - started)
-                progress.update(info)
-                if self._run_callbacks(info):
-                    stop = True
+                if self.callbacks or progress.active:
+                    info = self._epoch_info(state, time.perf_counter() - started)
+                    progress.update(info)
+                    if self._run_callbacks(info):
+                        stop = True
                 if stop or incremental:
                     break
 
@@ -607,7 +615,9 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         history = self._history
         # root mean square over the epoch's batches of each layer's gradient norm
         history["gradient_norms"].append(np.sqrt(layer_stats[:n_layers] / max(n_batches, 1)))
-        history["weight_norms"].append(np.array([np.linalg.norm(c) for c in self.coefs_]))
+        history["weight_norms"].append(
+            np.sqrt(np.add.reduceat(np.square(self._params[: self._n_coefs]), self._coef_starts))
+        )
         dead = np.full(n_layers - 1, np.nan)
         if self.activation in ("relu", "leaky_relu"):
             start = 0
@@ -833,7 +843,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         # the live __dict__
         state = dict(super().__getstate__())
         # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
-        for cache in ("_params", "_views", "_predict_network"):
+        for cache in ("_params", "_views", "_predict_network", "_coef_starts", "_n_coefs"):
             state.pop(cache, None)
         state["_bpcore_state"] = (_STATE_FORMAT, __version__)
         return state

@@ -46,10 +46,12 @@ cdef extern from *:
     #else
     #define BPCORE_OPENMP 0
     static int omp_get_max_threads(void) { return 1; }
+    static double omp_get_wtime(void) { return 0.0; }
     #endif
     """
     int BPCORE_OPENMP
     int omp_get_max_threads() noexcept nogil
+    double omp_get_wtime() noexcept nogil
 
 # Below this much work (multiply-adds) a stage runs on one thread: starting a team
 # costs a few microseconds, as much as this work takes on one core.
@@ -92,6 +94,14 @@ cdef struct NetSpec:
     Py_ssize_t max_units
     double alpha                  # L2 penalty
     int n_threads
+    # the chunks threads take (see ROW_CHUNK): weight-gradient tasks are
+    # (layer, first column) pairs; scratch holds the per-chunk sums
+    Py_ssize_t max_row_chunks
+    Py_ssize_t n_tasks
+    int* task_layer
+    Py_ssize_t* task_start
+    Py_ssize_t update_chunks
+    Py_ssize_t scratch_size
 
 
 cdef class Network:
@@ -118,7 +128,7 @@ cdef class Network:
 
     def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
                   Py_ssize_t batch_capacity, int n_threads, dropout=None):
-        cdef Py_ssize_t L = len(layer_units) - 1, l, offset
+        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
         if dropout is None:
@@ -187,6 +197,23 @@ cdef class Network:
         self.spec.train_workspace = offset
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
+        self.spec.max_row_chunks = (batch_capacity + ROW_CHUNK - 1) // ROW_CHUNK
+        self.spec.n_tasks = 0
+        for l in range(L):
+            self.spec.n_tasks += (self.spec.units[l + 1] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
+        self.spec.task_layer = <int*> malloc(self.spec.n_tasks * sizeof(int))
+        self.spec.task_start = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
+        if self.spec.task_layer == NULL or self.spec.task_start == NULL:
+            raise MemoryError()
+        offset = 0
+        for l in range(L):
+            for c in range(0, self.spec.units[l + 1], COLUMN_CHUNK):
+                self.spec.task_layer[offset] = l
+                self.spec.task_start[offset] = c
+                offset += 1
+        self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
+        self.spec.scratch_size = (2 * self.spec.max_row_chunks + self.spec.n_tasks
+                                  + self.spec.update_chunks + L)
 
     def __dealloc__(self):
         free(self.spec.units)
@@ -199,6 +226,8 @@ cdef class Network:
         free(self.spec.z_offset)
         free(self.spec.mask_offset)
         free(self.spec.unit_offset)
+        free(self.spec.task_layer)
+        free(self.spec.task_start)
 
     @property
     def n_params(self):
@@ -303,6 +332,13 @@ cdef double sum_of_squares(const floating* x, Py_ssize_t n_rows, Py_ssize_t n_co
 # would round some rows differently for different thread counts.  Aligned ones give
 # every row and column the same kernel however many threads share the work.
 cdef Py_ssize_t ALIGN = 32
+# With several threads the work is cut into fixed chunks that the threads take as
+# they come free (dynamic scheduling): a thread slowed by another process on its core
+# takes fewer chunks instead of holding the batch up.  Which thread runs a chunk does
+# not change its result.  (Multiples of ALIGN.)
+cdef Py_ssize_t ROW_CHUNK = 128          # rows of the forward/backward pass
+cdef Py_ssize_t COLUMN_CHUNK = 64       # output columns of a weight gradient
+cdef Py_ssize_t UPDATE_CHUNK = 16384    # parameters of an optimizer step
 
 
 cdef inline Py_ssize_t block_start(Py_ssize_t n, Py_ssize_t part, Py_ssize_t n_parts) noexcept nogil:
@@ -480,62 +516,55 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
     return loss
 
 
-cdef void weight_gradients_columns(const NetSpec* net, const floating* X, const Batch* batch,
-                                   Py_ssize_t part, Py_ssize_t n_parts,
-                                   const floating* params, floating* grads,
-                                   const floating* ws, double weight_sum,
-                                   double* squared_norms) noexcept nogil:
-    # Part `part` of `n_parts` of every layer's output columns j:
+cdef double weight_gradient_block(const NetSpec* net, const floating* X, const Batch* batch,
+                                  Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
+                                  const floating* params, floating* grads,
+                                  const floating* ws, double weight_sum) noexcept nogil:
+    # Output columns c0..c1 of layer l:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
-    # grads: OUT (these columns only); squared_norms[l]: OUT, Σ of these columns'
-    # squared gradients (weights and bias) of layer l
-    cdef Py_ssize_t L = net.n_layers, n_rows = batch.n_rows, l, i, j, r, n_in, n_out, c0, c1
+    # grads: OUT (these columns only).  Returns Σ of these columns' squared gradients.
+    cdef Py_ssize_t n_rows = batch.n_rows, i, j, r
+    cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
     cdef const floating* a_prev
-    cdef const floating* delta
-    cdef const floating* coef
-    cdef floating* coef_grad
-    cdef floating* intercept_grad
+    cdef const floating* delta = ws + net.delta_offset[l]
+    cdef const floating* coef = params + net.coef_offset[l]
+    cdef floating* coef_grad = grads + net.coef_offset[l]
+    cdef floating* intercept_grad = grads + net.intercept_offset[l]
     cdef floating inv_scale = <floating> (1.0 / weight_sum)
     cdef floating penalty = <floating> (net.alpha / weight_sum)
-    for l in range(L):
-        n_in = net.units[l]
-        n_out = net.units[l + 1]
-        c0 = block_start(n_out, part, n_parts)
-        c1 = block_start(n_out, part + 1, n_parts)
-        squared_norms[l] = 0
-        if c1 <= c0:
-            continue
-        delta = ws + net.delta_offset[l]
-        coef = params + net.coef_offset[l]
-        coef_grad = grads + net.coef_offset[l]
-        intercept_grad = grads + net.intercept_offset[l]
-        if l == 0 and batch.indptr != NULL:
-            csr_transpose_times_dense(X, batch, delta, n_in, n_out, c0, c1, inv_scale, coef_grad)
+    if c1 <= c0:
+        return 0
+    if l == 0 and batch.indptr != NULL:
+        csr_transpose_times_dense(X, batch, delta, n_in, n_out, c0, c1, inv_scale, coef_grad)
+    else:
+        if l > 0:
+            a_prev = ws + net.a_offset[l - 1]
+        elif batch.order != NULL:
+            a_prev = ws + net.input_offset          # the rows staged by the forward pass
         else:
-            if l > 0:
-                a_prev = ws + net.a_offset[l - 1]
-            elif batch.order != NULL:
-                a_prev = ws + net.input_offset          # the rows staged by the forward pass
-            else:
-                a_prev = X + batch.first * n_in
-            # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
-            gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
-                 a_prev, <int> n_in, delta + c0, <int> n_out,
-                 <floating> 0.0, coef_grad + c0, <int> n_out)
-        if net.alpha > 0:
-            for i in range(n_in):
-                for j in range(c0, c1):
-                    coef_grad[i * n_out + j] += penalty * coef[i * n_out + j]
-        for j in range(c0, c1):
-            intercept_grad[j] = 0
-        for r in range(n_rows):
+            a_prev = X + batch.first * n_in
+        # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
+        gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
+             a_prev, <int> n_in, delta + c0, <int> n_out,
+             <floating> 0.0, coef_grad + c0, <int> n_out)
+    if net.alpha > 0:
+        for i in range(n_in):
             for j in range(c0, c1):
-                intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
+                coef_grad[i * n_out + j] += penalty * coef[i * n_out + j]
+    for j in range(c0, c1):
+        intercept_grad[j] = 0
+    for r in range(n_rows):
         for j in range(c0, c1):
-            intercept_grad[j] = intercept_grad[j] * inv_scale
-        # while the block is still in cache
-        squared_norms[l] = (sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
-                            + sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0))
+            intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
+    for j in range(c0, c1):
+        intercept_grad[j] = intercept_grad[j] * inv_scale
+    # while the block is still in cache
+    return (sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
+            + sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0))
+
+
+cdef inline Py_ssize_t n_chunks(Py_ssize_t n, Py_ssize_t chunk) noexcept nogil:
+    return (n + chunk - 1) // chunk
 
 
 cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
@@ -545,44 +574,57 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
                            double* layer_squares, double* weight_sum_out) noexcept nogil:
     # The loss and gradient of one batch.  Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to
     # weight_sum_out, each layer's ‖∂J/∂θˡ‖² to layer_squares (L); grads: OUT.
-    # scratch: (2 + L) * n_threads doubles for the per-thread sums; unit_max:
+    # scratch: net.scratch_size doubles for the per-chunk sums; unit_max:
     # n_threads x n_hidden_units running maxima (when extras.track_units).
-    cdef Py_ssize_t t, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers
+    cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers
+    cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0
-    cdef double* thread_squares = scratch + 2 * net.n_threads
+    cdef double* chunk_sums = scratch                  # loss, then weight sum, per row chunk
+    cdef double* task_squares = scratch + 2 * net.max_row_chunks
     for l in range(L):
         flops += net.units[l] * net.units[l + 1]
 
-    T1 = threads_for(2 * n_rows * flops, n_rows, net.n_threads)
+    # The same chunks whatever the thread count (on one thread, one after the other),
+    # so the results do not depend on it, in float32 too.
+    row_chunks = n_chunks(n_rows, ROW_CHUNK)
+    T1 = threads_for(2 * n_rows * flops, row_chunks, net.n_threads)
     if T1 == 1:
-        scratch[0] = forward_backward_rows(net, X, Y, sample_weight, batch, 0, n_rows,
-                                           params, ws, extras, unit_max,
-                                           &scratch[net.n_threads])
+        for c in range(row_chunks):
+            r0 = c * ROW_CHUNK
+            r1 = min(n_rows, r0 + ROW_CHUNK)
+            chunk_sums[c] = forward_backward_rows(net, X, Y, sample_weight, batch, r0, r1,
+                                                  params, ws, extras, unit_max,
+                                                  &chunk_sums[net.max_row_chunks + c])
     else:
-        for t in prange(T1, num_threads=T1, schedule='static', chunksize=1):
-            scratch[t] = forward_backward_rows(
-                net, X, Y, sample_weight, batch,
-                block_start(n_rows, t, T1), block_start(n_rows, t + 1, T1),
-                params, ws, extras,
+        for c in prange(row_chunks, num_threads=T1, schedule='dynamic', chunksize=1):
+            r0 = c * ROW_CHUNK
+            r1 = min(n_rows, r0 + ROW_CHUNK)
+            chunk_sums[c] = forward_backward_rows(
+                net, X, Y, sample_weight, batch, r0, r1, params, ws, extras,
                 unit_max + threadid() * net.n_hidden_units if extras.track_units else NULL,
-                &scratch[net.n_threads + t])
-    for t in range(T1):
-        loss += scratch[t]
-        weight_sum += scratch[net.n_threads + t]
+                &chunk_sums[net.max_row_chunks + c])
+    for c in range(row_chunks):
+        loss += chunk_sums[c]
+        weight_sum += chunk_sums[net.max_row_chunks + c]
 
-    T2 = threads_for(n_rows * flops, net.max_units, net.n_threads)
+    T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
     if T2 == 1:
-        weight_gradients_columns(net, X, batch, 0, 1, params, grads, ws, weight_sum,
-                                 thread_squares)
+        for task in range(n_tasks):
+            task_squares[task] = weight_gradient_block(
+                net, X, batch, net.task_layer[task], net.task_start[task],
+                min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
+                params, grads, ws, weight_sum)
     else:
-        for t in prange(T2, num_threads=T2, schedule='static', chunksize=1):
-            weight_gradients_columns(net, X, batch, t, T2, params, grads, ws, weight_sum,
-                                     thread_squares + t * L)
+        for task in prange(n_tasks, num_threads=T2, schedule='dynamic', chunksize=1):
+            task_squares[task] = weight_gradient_block(
+                net, X, batch, net.task_layer[task], net.task_start[task],
+                min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
+                params, grads, ws, weight_sum)
     for l in range(L):
         layer_squares[l] = 0
-        for t in range(T2):
-            layer_squares[l] += thread_squares[t * L + l]
+    for task in range(n_tasks):
+        layer_squares[net.task_layer[task]] += task_squares[task]
     weight_sum_out[0] = weight_sum
     return loss
 
@@ -644,6 +686,79 @@ cdef inline const Py_ssize_t* pointer_or_null(const Py_ssize_t[::1] array) noexc
     return &array[0] if array.shape[0] > 0 else NULL
 
 
+cdef enum:
+    PROBE_BATCHES = 4       # batches timed with all threads, then with one
+    RUN_BATCHES = 128       # batches run with the faster before timing again
+
+
+cdef struct Governor:
+    # Chooses each batch's thread count by timing: a few batches with every thread,
+    # a few with one, then the faster per row for a while.  When another process holds
+    # a core, every parallel region waits at its end for the thread that has no core,
+    # and one thread is faster; on a quiet machine, all of them.  Results do not
+    # depend on the choice (every count computes the same chunks).
+    int max_threads
+    int current
+    int phase               # 0: timing all threads, 1: timing one, 2: running
+    int left                # batches left in the phase
+    double seconds_multi
+    double rows_multi
+    double seconds_single
+    double rows_single
+
+
+cdef void governor_load(Governor* g, const double* state, int max_threads) noexcept nogil:
+    # state: the 8 numbers governor_save left, or zeros for a new fit
+    g.max_threads = max_threads
+    if state[0] == 0 or max_threads <= 1:
+        g.current = max_threads
+        g.phase = 0 if max_threads > 1 else 2
+        g.left = PROBE_BATCHES if max_threads > 1 else 1 << 30
+        g.seconds_multi = g.rows_multi = g.seconds_single = g.rows_single = 0
+        return
+    g.current = <int> state[1]
+    g.phase = <int> state[2]
+    g.left = <int> state[3]
+    g.seconds_multi = state[4]
+    g.rows_multi = state[5]
+    g.seconds_single = state[6]
+    g.rows_single = state[7]
+
+
+cdef void governor_save(const Governor* g, double* state) noexcept nogil:
+    state[0] = 1
+    state[1] = g.current
+    state[2] = g.phase
+    state[3] = g.left
+    state[4] = g.seconds_multi
+    state[5] = g.rows_multi
+    state[6] = g.seconds_single
+    state[7] = g.rows_single
+
+
+cdef void governor_end_batch(Governor* g, Py_ssize_t rows, double seconds) noexcept nogil:
+    if g.max_threads <= 1:
+        return
+    g.left -= 1
+    if g.phase == 0:
+        g.seconds_multi += seconds
+        g.rows_multi += rows
+        if g.left == 0:
+            g.phase, g.current, g.left = 1, 1, PROBE_BATCHES
+    elif g.phase == 1:
+        g.seconds_single += seconds
+        g.rows_single += rows
+        if g.left == 0:
+            if g.seconds_multi * g.rows_single <= g.seconds_single * g.rows_multi:
+                g.current = g.max_threads
+            else:
+                g.current = 1
+            g.phase, g.left = 2, RUN_BATCHES
+            g.seconds_multi = g.rows_multi = g.seconds_single = g.rows_single = 0
+    elif g.left == 0:
+        g.phase, g.current, g.left = 0, g.max_threads, PROBE_BATCHES
+
+
 def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                 const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                 const floating[::1] sample_weight, const Py_ssize_t[::1] order,
@@ -652,7 +767,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 floating[::1] state_1, floating[::1] state_2, floating[::1] workspace,
                 OptimizerConfig config, Py_ssize_t adam_step,
                 unsigned long long dropout_seed, double[::1] layer_stats,
-                unsigned char[::1] alive):
+                unsigned char[::1] alive, double[::1] governor_state):
     """Run one epoch of mini-batch training: every batch's forward pass, backward pass
     and optimizer step, with the GIL released.
 
@@ -685,6 +800,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
         same for the last batch run (the one that diverged, if one did).
     alive : uint8 ndarray of shape (n_hidden_units,), OUT
         1 for each relu / leaky_relu unit that had a positive output in the epoch.
+    governor_state : float64 ndarray of shape (8,), INOUT
+        The thread governor's state (see Governor), zeros at the start of a fit.
 
     Returns
     -------
@@ -704,11 +821,15 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     cdef Py_ssize_t L = spec.n_layers, n_samples = Y.shape[0], t, T3, part, l, n_batches = 0
     cdef Batch batch
     cdef Extras extras
+    cdef Governor governor
+    cdef NetSpec local
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
-    cdef double step_size = config.learning_rate, grad_squares, clip_scale = 1.0
+    cdef double step_size = config.learning_rate, grad_squares, clip_scale = 1.0, started
     cdef double* scratch
     cdef double* layer_squares
+    cdef double* update_norms
+    cdef Py_ssize_t e0, e1
     cdef floating* unit_max
     cdef bint penalised = spec.alpha > 0, diverged = False
     cdef bint clipping = config.clip_norm > 0 or config.clip_value > 0
@@ -723,22 +844,26 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
         raise ValueError("grads and optimizer state must match the parameter buffer")
     if layer_stats.shape[0] != 2 * L or alive.shape[0] != spec.n_hidden_units:
         raise ValueError("layer_stats needs 2 L entries and alive one per hidden unit")
+    if governor_state.shape[0] != 8:
+        raise ValueError("governor_state needs 8 entries")
+    governor_load(&governor, &governor_state[0], spec.n_threads)
+    local = spec[0]
     batch.order = pointer_or_null(order)
     batch.indices = pointer_or_null(X_indices)
     batch.indptr = pointer_or_null(X_indptr)
     extras.dropout = True
     extras.seed = dropout_seed
     extras.track_units = True
-    scratch = <double*> malloc(((2 + L) * spec.n_threads + L) * sizeof(double))
+    scratch = <double*> malloc(spec.scratch_size * sizeof(double))
     unit_max = <floating*> malloc((spec.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
     if scratch == NULL or unit_max == NULL:
         free(scratch)
         free(unit_max)
         raise MemoryError()
     memset(unit_max, 0, (spec.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
-    layer_squares = scratch + (2 + L) * spec.n_threads
+    layer_squares = scratch + spec.scratch_size - L
+    update_norms = scratch + 2 * spec.max_row_chunks + spec.n_tasks
     layer_stats[:] = 0
-    T3 = threads_for(8 * spec.n_params, spec.n_params, spec.n_threads)
     try:
         with nogil:
             if penalised:
@@ -746,7 +871,10 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
             batch.first = 0
             while batch.first < n_samples:
                 batch.n_rows = min(batch_size, n_samples - batch.first)
-                batch_loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
+                started = omp_get_wtime()
+                local.n_threads = governor.current
+                T3 = threads_for(8 * spec.n_params, spec.update_chunks, governor.current)
+                batch_loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                             &params[0], &grads[0], &workspace[0], &extras,
                                             unit_max, scratch, layer_squares, &weight_sum)
                 n_batches += 1
@@ -766,27 +894,20 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                                  / (1 - config.beta_1 ** adam_step))
                 if config.clip_norm > 0:
                     clip_scale = min(1.0, config.clip_norm / (sqrt(grad_squares) + 1e-6))
-                if T3 == 1:
+                for part in prange(spec.update_chunks, num_threads=T3,
+                                   schedule='dynamic', chunksize=1):
+                    e0 = part * UPDATE_CHUNK
+                    e1 = min(spec.n_params, e0 + UPDATE_CHUNK)
                     update_range(&params[0], &grads[0], &state_1[0],
                                  &state_2[0] if config.kind == ADAM else NULL,
-                                 0, spec.n_params, step_size, &config, clipping, clip_scale)
+                                 e0, e1, step_size, &config, clipping, clip_scale)
                     if penalised:
-                        scratch[0] = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
-                else:
-                    for part in prange(T3, num_threads=T3, schedule='static', chunksize=1):
-                        update_range(&params[0], &grads[0], &state_1[0],
-                                     &state_2[0] if config.kind == ADAM else NULL,
-                                     part * spec.n_params // T3,
-                                     (part + 1) * spec.n_params // T3, step_size, &config,
-                                     clipping, clip_scale)
-                        if penalised:
-                            scratch[part] = coef_squared_norm(
-                                spec, &params[0], part * spec.n_params // T3,
-                                (part + 1) * spec.n_params // T3)
+                        update_norms[part] = coef_squared_norm(spec, &params[0], e0, e1)
                 if penalised:
                     sq_norm = 0
-                    for t in range(T3):
-                        sq_norm += scratch[t]
+                    for t in range(spec.update_chunks):
+                        sq_norm += update_norms[t]
+                governor_end_batch(&governor, batch.n_rows, omp_get_wtime() - started)
                 batch.first += batch.n_rows
                 with gil:
                     PyErr_CheckSignals()   # raises KeyboardInterrupt between batches
@@ -794,6 +915,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 for l in range(spec.n_hidden_units):
                     if unit_max[t * spec.n_hidden_units + l] > 0:
                         alive[l] = 1
+            governor_save(&governor, &governor_state[0])
     finally:
         free(scratch)
         free(unit_max)
@@ -839,15 +961,14 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
     extras.dropout = dropout_seed is not None
     extras.seed = dropout_seed if dropout_seed is not None else 0
     extras.track_units = False
-    scratch = <double*> malloc(((2 + spec.n_layers) * spec.n_threads + spec.n_layers)
-                               * sizeof(double))
+    scratch = <double*> malloc(spec.scratch_size * sizeof(double))
     if scratch == NULL:
         raise MemoryError()
     try:
         with nogil:
             loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
                                   &params[0], &grads[0], &workspace[0], &extras, NULL, scratch,
-                                  scratch + (2 + spec.n_layers) * spec.n_threads, &weight_sum)
+                                  scratch + spec.scratch_size - spec.n_layers, &weight_sum)
             if spec.alpha > 0:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
     finally:
