@@ -1,0 +1,191 @@
+"""Export a fitted bpcore model to ONNX (``pip install "bpcore[onnx]"``).
+
+    from bpcore.onnx import to_onnx
+    proto = to_onnx(model)                       # an onnx.ModelProto
+    open("model.onnx", "wb").write(proto.SerializeToString())
+
+    import onnxruntime as ort
+    session = ort.InferenceSession("model.onnx")
+    labels, probabilities = session.run(None, {"X": X.astype("float32")})
+
+The graph is the network's forward pass, in the model's dtype: a Gemm per layer
+(X W + b), each hidden activation (identity, logistic, tanh, relu, leaky_relu,
+elu, gelu, softplus, swish, written with elementary operators so that onnxruntime
+runs them in float32 and float64 alike), then the output:
+
+- classifier: outputs ``label`` (the classes, as ``predict``) and ``probabilities``
+  (as ``predict_proba``); multilabel ``label`` is the 0/1 indicator matrix;
+- regressor: output ``variable``, shape (n, n_outputs) (``predict`` ravels one output).
+
+Built directly with ``onnx.helper``; skl2onnx is not needed.
+"""
+
+import numpy as np
+from sklearn.base import is_classifier
+from sklearn.utils.validation import check_is_fitted
+
+try:
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+except ImportError as error:  # an optional extra
+    raise ImportError("bpcore.onnx needs onnx: pip install 'bpcore[onnx]'") from error
+
+OPSET = 17
+_TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}
+
+
+class _Graph:
+    """Nodes and initializers, with fresh names."""
+
+    def __init__(self, dtype):
+        self.dtype = dtype
+        self.nodes = []
+        self.initializers = []
+        self.count = 0
+
+    def name(self, base):
+        self.count += 1
+        return f"{base}_{self.count}"
+
+    def constant(self, value, base="c", dtype=None):
+        name = self.name(base)
+        array = np.asarray(value, dtype=dtype or self.dtype)
+        self.initializers.append(numpy_helper.from_array(array, name))
+        return name
+
+    def op(self, op_type, inputs, base=None, **attributes):
+        output = self.name(base or op_type.lower())
+        self.nodes.append(helper.make_node(op_type, inputs, [output], **attributes))
+        return output
+
+
+def _activation(graph, z, name):
+    """σ(z) from elementary operators (all have float and double kernels)."""
+    if name == "identity":
+        return z
+    if name == "relu":
+        return graph.op("Relu", [z])
+    if name == "tanh":
+        return graph.op("Tanh", [z])
+    if name == "logistic":
+        return graph.op("Sigmoid", [z])
+    zero = graph.constant(0.0)
+    positive = graph.op("Max", [z, zero])
+    negative = graph.op("Min", [z, zero])
+    if name == "leaky_relu":
+        return graph.op("Add", [positive, graph.op("Mul", [negative, graph.constant(0.01)])])
+    if name == "elu":
+        # z for z > 0, e^z - 1 otherwise  =  max(z, 0) + (e^min(z, 0) - 1)
+        expm1 = graph.op("Sub", [graph.op("Exp", [negative]), graph.constant(1.0)])
+        return graph.op("Add", [positive, expm1])
+    if name == "softplus":
+        # max(z, 0) + log(1 + e^-|z|), without overflow
+        absolute = graph.op("Abs", [z])
+        tail = graph.op("Exp", [graph.op("Neg", [absolute])])
+        return graph.op("Add", [positive, graph.op("Log", [graph.op("Add", [graph.constant(1.0), tail])])])
+    if name == "swish":
+        return graph.op("Mul", [z, graph.op("Sigmoid", [z])])
+    if name == "gelu":
+        # z Φ(z), with Φ(z) = (1 + erf(z / √2)) / 2.  onnxruntime's Erf is float only,
+        # so it is computed in float32 and cast back in a float64 graph (|error| < 1e-7).
+        scaled = graph.op("Mul", [z, graph.constant(1 / np.sqrt(2.0))])
+        if graph.dtype == np.float64:
+            scaled = graph.op("Cast", [scaled], to=TensorProto.FLOAT)
+            erf = graph.op("Cast", [graph.op("Erf", [scaled])], to=TensorProto.DOUBLE)
+        else:
+            erf = graph.op("Erf", [scaled])
+        phi = graph.op("Mul", [graph.op("Add", [erf, graph.constant(1.0)]), graph.constant(0.5)])
+        return graph.op("Mul", [z, phi])
+    raise ValueError(f"no ONNX form for activation {name!r}")
+
+
+def to_onnx(model, *, name=None, opset=OPSET):
+    """The fitted model's forward pass as an ``onnx.ModelProto``.
+
+    Parameters
+    ----------
+    model : fitted bpcore MLPClassifier or MLPRegressor
+    name : str, optional
+        The graph's name (default: the estimator's class name).
+    opset : int, default=17
+        ONNX opset of the default domain.
+
+    Returns
+    -------
+    onnx.ModelProto
+        Input ``X`` (n, n_features) in the model's dtype; outputs as described in the
+        module's documentation.  The model is checked with ``onnx.checker``.
+    """
+    check_is_fitted(model)
+    params = model._flat_params()
+    dtype = params.dtype
+    graph = _Graph(dtype)
+    tensor_type = _TYPES[dtype]
+    n_features = model.coefs_[0].shape[0]
+    current = "X"
+    last = len(model.coefs_) - 1
+    for layer, (coef, intercept) in enumerate(zip(model.coefs_, model.intercepts_)):
+        W = graph.constant(coef, f"coef{layer}")
+        b = graph.constant(intercept, f"intercept{layer}")
+        current = graph.op("Gemm", [current, W, b], base=f"z{layer}")
+        if layer < last:
+            current = _activation(graph, current, model.activation)
+
+    outputs = []
+    out_activation = model.out_activation_
+    if not is_classifier(model):
+        result = graph.op("Exp", [current]) if out_activation == "exp" else current
+        graph.nodes.append(helper.make_node("Identity", [result], ["variable"]))
+        outputs.append(helper.make_tensor_value_info("variable", tensor_type, [None, model.n_outputs_]))
+    else:
+        classes = np.asarray(model.classes_)
+        multilabel = model._label_binarizer.y_type_.startswith("multilabel")
+        if out_activation == "softmax":
+            probabilities = graph.op("Softmax", [current], axis=1)
+            index = graph.op("ArgMax", [probabilities], axis=1, keepdims=0)
+        else:
+            positive = graph.op("Sigmoid", [current])
+            half = graph.constant(0.5)
+            above = graph.op("Cast", [graph.op("Greater", [positive, half])], to=TensorProto.INT64)
+            if multilabel:
+                probabilities = positive
+                index = None
+                graph.nodes.append(helper.make_node("Identity", [above], ["label"]))
+            else:
+                probabilities = graph.op("Concat", [graph.op("Sub", [graph.constant(1.0), positive]), positive], axis=1)
+                index = graph.op("Squeeze", [above, graph.constant([1], dtype=np.int64)])
+        if index is not None:
+            if classes.dtype.kind in "OUS":
+                table = helper.make_tensor(graph.name("classes"), TensorProto.STRING,
+                                           [len(classes)], [str(c).encode() for c in classes])
+                graph.initializers.append(table)
+                label_type = TensorProto.STRING
+            else:
+                kind = np.int64 if classes.dtype.kind in "iub" else np.float64
+                table = numpy_helper.from_array(classes.astype(kind), graph.name("classes"))
+                graph.initializers.append(table)
+                label_type = TensorProto.INT64 if kind is np.int64 else TensorProto.DOUBLE
+            graph.nodes.append(helper.make_node("Gather", [table.name, index], ["label"], axis=0))
+            outputs.append(helper.make_tensor_value_info("label", label_type, [None]))
+        else:
+            outputs.append(helper.make_tensor_value_info("label", TensorProto.INT64,
+                                                         [None, model.n_outputs_]))
+        graph.nodes.append(helper.make_node("Identity", [probabilities], ["probabilities"]))
+        width = 2 if (out_activation == "logistic" and not multilabel) else model.n_outputs_
+        outputs.append(helper.make_tensor_value_info("probabilities", tensor_type, [None, width]))
+
+    onnx_graph = helper.make_graph(
+        graph.nodes,
+        name or type(model).__name__,
+        [helper.make_tensor_value_info("X", tensor_type, [None, n_features])],
+        outputs,
+        graph.initializers,
+    )
+    proto = helper.make_model(
+        onnx_graph,
+        opset_imports=[helper.make_opsetid("", opset)],
+        producer_name="bpcore",
+    )
+    proto.ir_version = min(proto.ir_version, 9)
+    onnx.checker.check_model(proto)
+    return proto
