@@ -1,0 +1,25 @@
+"""Export a bpcore model to ONNX and run it in onnxruntime.
+
+    pip install "bpcore[onnx]" && python examples/onnx_export.py
+"""
+
+import warnings
+
+import numpy as np
+import onnxruntime as ort
+from sklearn.datasets import load_digits
+
+import bpcore
+from bpcore.onnx import to_onnx
+
+X, y = load_digits(return_X_y=True)
+X = (X / 16).astype(np.float32)
+warnings.simplefilter("ignore")   # a short demo fit: no ConvergenceWarning
+model = bpcore.MLPClassifier((64,), activation="gelu", max_iter=50, random_state=0).fit(X, y)
+with open("digits.onnx", "wb") as f:
+    f.write(to_onnx(model).SerializeToString())
+
+session = ort.InferenceSession("digits.onnx", providers=["CPUExecutionProvider"])
+labels, probabilities = session.run(None, {"X": X})
+print("labels agree:", bool((labels == model.predict(X)).all()),
+      "| largest probability difference:", float(np.abs(probabilities - model.predict_proba(X)).max()))
