@@ -11,7 +11,6 @@ process holds are what make a 2-thread epoch slower than a 1-thread one.
 
 import multiprocessing
 import os
-import statistics
 import sys
 import time
 import warnings
@@ -24,7 +23,7 @@ from threadpoolctl import threadpool_limits
 import bpcore
 
 sys.path.insert(0, os.path.dirname(__file__))
-from bench_training import torch, torch_fit  # noqa: E402
+from bench_training import median_time, torch, torch_fit  # noqa: E402
 
 
 def spin(core):
@@ -34,12 +33,7 @@ def spin(core):
 
 
 def epoch_seconds(function, repeats=3):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return median_time(function, repeats)
 
 
 def load():

@@ -67,12 +67,25 @@ cdef inline void sgd_update(floating* params, const floating* grads, floating* v
         params[i] = params[i] + update
 
 
+cdef inline void adam_step(floating* params, floating* m, floating* v, Py_ssize_t i,
+                           floating g, floating b1, floating b2, floating one_b1,
+                           floating one_b2, floating eps, floating neg_eta) noexcept nogil:
+    # one parameter's Adam step with gradient g
+    m[i] = b1 * m[i] + one_b1 * g
+    v[i] = b2 * v[i] + one_b2 * (g * g)
+    if floating is float:
+        params[i] = params[i] + neg_eta * m[i] / (sqrtf(v[i]) + eps)
+    else:
+        params[i] = params[i] + neg_eta * m[i] / (sqrt(v[i]) + eps)
+
+
 cdef inline void adam_update(floating* params, const floating* grads,
                              floating* m, floating* v,
                              Py_ssize_t start, Py_ssize_t stop, double step_size,
                              const OptimizerConfig* config,
                              bint clipping, floating scale) noexcept nogil:
-    # params, m, v: INOUT; grads: IN; step_size = η_t
+    # params, m, v: INOUT; grads: IN; step_size = η_t.  Two loops, so that the one
+    # without clipping has no branch in it and vectorises.
     cdef Py_ssize_t i
     cdef floating b1 = <floating> config.beta_1
     cdef floating b2 = <floating> config.beta_2
@@ -81,22 +94,10 @@ cdef inline void adam_update(floating* params, const floating* grads,
     cdef floating eps = <floating> config.epsilon
     cdef floating neg_eta = <floating> (-step_size)
     cdef floating limit = <floating> config.clip_value
-    cdef floating g
     if not clipping:
         for i in range(start, stop):
-            g = grads[i]
-            m[i] = b1 * m[i] + one_b1 * g
-            v[i] = b2 * v[i] + one_b2 * (g * g)
-            if floating is float:
-                params[i] = params[i] + neg_eta * m[i] / (sqrtf(v[i]) + eps)
-            else:
-                params[i] = params[i] + neg_eta * m[i] / (sqrt(v[i]) + eps)
-        return
-    for i in range(start, stop):
-        g = clipped(grads[i], scale, limit)
-        m[i] = b1 * m[i] + one_b1 * g
-        v[i] = b2 * v[i] + one_b2 * (g * g)
-        if floating is float:
-            params[i] = params[i] + neg_eta * m[i] / (sqrtf(v[i]) + eps)
-        else:
-            params[i] = params[i] + neg_eta * m[i] / (sqrt(v[i]) + eps)
+            adam_step(params, m, v, i, grads[i], b1, b2, one_b1, one_b2, eps, neg_eta)
+    else:
+        for i in range(start, stop):
+            adam_step(params, m, v, i, clipped(grads[i], scale, limit),
+                      b1, b2, one_b1, one_b2, eps, neg_eta)
