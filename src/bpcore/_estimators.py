@@ -384,6 +384,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 stacklevel=3,
             )
         self.n_iter_ = min(result.nit, self.max_iter)
+        self._publish_layer_statistics()   # none per epoch: L-BFGS has no epochs
         data_loss, penalty = _network.loss_gradient(
             net, *inputs, Y, weights, params, grads, workspace
         )
@@ -920,6 +921,35 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     max_fun : int, default=15000
         Maximum loss evaluations of 'lbfgs'.
 
+    The parameters below go beyond scikit-learn's MLP (seeds 001-004 of the design):
+
+    init : {'glorot_uniform', 'he_normal', 'he_uniform', 'lecun_normal'}, default='glorot_uniform'
+        Initial weights. 'glorot_uniform' is scikit-learn's (same draws for the same
+        random_state, biases from the same range); the others draw W with variance
+        2/fan_in (He) or 1/fan_in (LeCun) and start the biases at 0.
+    dropout : float or sequence of float, default=0.0
+        Probability of dropping each hidden unit in training (one value, or one per
+        hidden layer); inverted dropout, off at prediction. The masks follow
+        random_state and do not depend on the thread count.
+    clip_norm : float or None, default=None
+        Scale each batch's gradient so that its global norm is at most this.
+    clip_value : float or None, default=None
+        Clamp each gradient entry to [-clip_value, clip_value] (after clip_norm).
+    param_change_tol : float or None, default=None
+        The seeds' stopping rule: stop when no parameter moved by ε = param_change_tol
+        or more during an epoch.
+    callbacks : list of callables or None, default=None
+        Each is called as ``f(model, info)`` after every epoch, with ``info`` a dict:
+        epoch, loss, validation_score, validation_loss, gradient_norms, weight_norms,
+        dead_units, learning_rate, seconds.  Returning True stops training.
+    class_weight : dict, 'balanced' or None, default=None
+        Weights of the classes, multiplied into sample_weight ('balanced':
+        n_samples / (n_classes * count); not with partial_fit).
+
+    The activation may also be 'leaky_relu' (slope 0.01), 'elu', 'gelu' (exact),
+    'softplus' or 'swish'; batch_size may be 'full' (one batch of all samples).
+    verbose=2 shows a progress bar over the epochs (tqdm when installed).
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -949,6 +979,23 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     n_outputs_ : int
     out_activation_ : str
         'softmax' (multiclass) or 'logistic' (binary, multilabel).
+    gradient_norms_ : ndarray of shape (n_epochs, n_layers - 1)
+        Per epoch and layer, the root mean square over the batches of ‖∂J/∂θˡ‖ (the
+        layer's weights and bias): vanishing gradients show as small first columns.
+    weight_norms_ : ndarray of shape (n_epochs, n_layers - 1)
+        ‖Wˡ‖ at the end of each epoch.
+    dead_units_ : ndarray of shape (n_epochs, n_layers - 2)
+        Fraction of each hidden layer's units that never had a positive output during
+        the epoch (relu and leaky_relu; NaN for other activations).
+    validation_loss_curve_ : list of float or None
+        With early stopping, the validation loss after each epoch.
+
+    Notes
+    -----
+    A fit whose loss or gradient becomes non-finite stops, keeps the weights of the
+    last complete epoch and warns (TrainingDivergedWarning); so does Ctrl-C, with a
+    UserWarning.  See ``bpcore.loss_gradient`` and ``bpcore.check_gradients`` for the
+    gradients themselves.
     """
 
     def __init__(
@@ -1185,6 +1232,10 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     loss : {'squared_error', 'poisson'}, default='squared_error'
         Half squared error with an identity output, or half Poisson deviance with an
         exponential output (y must be >= 0).
+
+    All other parameters, including bpcore's own (init, dropout, clip_norm,
+    clip_value, param_change_tol, callbacks), are MLPClassifier's; see its
+    documentation.
 
     Attributes
     ----------

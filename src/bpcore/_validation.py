@@ -187,8 +187,3 @@ def check_poisson_target(Y):
             "loss='poisson' requires non-negative y (counts or rates); "
             f"got a minimum of {Y.min()}."
         )
-
-
-def check_finite_target(Y):
-    if not np.isfinite(Y).all():
-        raise ValueError("Input y contains NaN or infinity.")
