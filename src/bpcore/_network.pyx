@@ -327,24 +327,16 @@ cdef double sum_of_squares(const floating* x, Py_ssize_t n_rows, Py_ssize_t n_co
     return (s0 + s1) + (s2 + s3)
 
 
-# Block boundaries fall on multiples of ALIGN rows (or columns): BLAS computes a tile
-# at the edge of a matrix with other code than a full tile, so arbitrary boundaries
-# would round some rows differently for different thread counts.  Aligned ones give
-# every row and column the same kernel however many threads share the work.
-cdef Py_ssize_t ALIGN = 32
-# With several threads the work is cut into fixed chunks that the threads take as
-# they come free (dynamic scheduling): a thread slowed by another process on its core
-# takes fewer chunks instead of holding the batch up.  Which thread runs a chunk does
-# not change its result.  (Multiples of ALIGN.)
-cdef Py_ssize_t ROW_CHUNK = 128          # rows of the forward/backward pass
+# The work of a batch is cut into fixed chunks, the same whatever the thread count:
+# threads take them as they come free (dynamic scheduling), one thread runs them one
+# after another.  A chunk's result does not depend on which thread ran it, and since
+# each BLAS call always sees the same sub-matrix (the chunk sizes are multiples of 32,
+# beyond any micro-kernel tile, so no row meets BLAS's edge-tile code in one split and
+# not in another), the weights are bitwise identical for any number of threads.  A
+# thread slowed by another process on its core takes fewer chunks.
+cdef Py_ssize_t ROW_CHUNK = 128         # rows of the forward/backward pass
 cdef Py_ssize_t COLUMN_CHUNK = 64       # output columns of a weight gradient
 cdef Py_ssize_t UPDATE_CHUNK = 16384    # parameters of an optimizer step
-
-
-cdef inline Py_ssize_t block_start(Py_ssize_t n, Py_ssize_t part, Py_ssize_t n_parts) noexcept nogil:
-    # where part `part` of `n_parts` starts, in aligned blocks covering 0..n
-    cdef Py_ssize_t size = ((n + n_parts - 1) // n_parts + ALIGN - 1) // ALIGN * ALIGN
-    return min(n, part * size)
 
 
 cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) noexcept nogil:
