@@ -472,7 +472,6 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         layer_stats = np.zeros(2 * n_layers)
         alive = np.zeros(net.n_hidden_units, dtype=np.uint8)
         governor = self._governor = np.zeros(8)   # the kernel thread governor, across epochs
-        squared = self._loss_name() == "squared_error"
         snapshot = params.copy()   # the parameters at the end of the last complete epoch
         progress = _Progress(self.verbose, self.max_iter)
 
@@ -522,7 +521,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                     break
                 state["adam_step"] = adam_step
                 self.n_iter_ += 1
-                self.loss_ = ((data_loss / self.n_outputs_ if squared else data_loss) + penalty) / n_samples
+                self.loss_ = self._reported_loss(data_loss, penalty) / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
                 self._record_layer_statistics(layer_stats, n_batches, alive, layer_units)
@@ -711,10 +710,8 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, float)
         losses = _reference.sample_losses(output, Y, self._loss_name())
         data = float(np.sum(weights * losses) / weights.sum())
-        if self._loss_name() == "squared_error":
-            data /= self.n_outputs_
         penalty = 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
-        return data + penalty / weights.sum()
+        return self._reported_loss(data, penalty / weights.sum())
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to data matrix X and target(s) y.
