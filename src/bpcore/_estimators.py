@@ -401,12 +401,6 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             state["state_2"] = np.empty(0, dtype=dtype)
         return state
 
-    def _dropout_rates(self, n_hidden):
-        rates = self.dropout
-        if np.ndim(rates) == 0:
-            return [float(rates)] * n_hidden
-        return [float(r) for r in rates]
-
     def _fit_stochastic(self, X, Y, sample_weight, params, layer_units, incremental):
         state = getattr(self, "_optimizer", None)
         if (
@@ -458,10 +452,10 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
 
         n_layers = len(layer_units) - 1
-        dropout = self._dropout_rates(n_layers - 1)
+        dropout = _validation.dropout_rates(self.dropout, n_layers - 1)
         coef_slices, _ = _layout.param_slices(layer_units)
-        self._coef_starts = np.array([start for start, _, _ in coef_slices])
-        self._n_coefs = coef_slices[-1][1]
+        coef_starts = np.array([start for start, _, _ in coef_slices])
+        n_coefs = coef_slices[-1][1]
         net = self._network(layer_units, batch_size, effective_n_threads(), dropout)
         workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
         grads = np.empty_like(params)
@@ -524,7 +518,9 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 self.loss_ = self._reported_loss(data_loss, penalty) / n_samples
                 self.t_ += n_samples
                 self.loss_curve_.append(self.loss_)
-                self._record_layer_statistics(layer_stats, n_batches, alive, layer_units)
+                self._record_layer_statistics(
+                    layer_stats, n_batches, alive, layer_units, coef_starts, n_coefs
+                )
                 if progress.sklearn_lines:
                     print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
 
@@ -610,13 +606,14 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
             stacklevel=4,
         )
 
-    def _record_layer_statistics(self, layer_stats, n_batches, alive, layer_units):
+    def _record_layer_statistics(self, layer_stats, n_batches, alive, layer_units, coef_starts,
+                                 n_coefs):
         n_layers = len(layer_units) - 1
         history = self._history
         # root mean square over the epoch's batches of each layer's gradient norm
         history["gradient_norms"].append(np.sqrt(layer_stats[:n_layers] / max(n_batches, 1)))
         history["weight_norms"].append(
-            np.sqrt(np.add.reduceat(np.square(self._params[: self._n_coefs]), self._coef_starts))
+            np.sqrt(np.add.reduceat(np.square(self._params[:n_coefs]), coef_starts))
         )
         dead = np.full(n_layers - 1, np.nan)
         if self.activation in ("relu", "leaky_relu"):
@@ -841,7 +838,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         # the live __dict__
         state = dict(super().__getstate__())
         # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
-        for cache in ("_params", "_views", "_predict_network", "_coef_starts", "_n_coefs"):
+        for cache in ("_params", "_views", "_predict_network"):
             state.pop(cache, None)
         state["_bpcore_state"] = (_STATE_FORMAT, __version__)
         return state

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
-from . import _layout, _network
+from . import _layout, _network, _validation
 from ._threads import blas_single_threaded, effective_n_threads
 
 
@@ -73,7 +73,8 @@ def _objective(model, X, y, sample_weight, dtype, dropout_seed):
     """(function of the flat vector θ returning (J, ∂J/∂θ), θ₀, network, workspace)."""
     X, Y, weights = _prepare(model, X, y, sample_weight, dtype)
     layer_units = model._layer_units()
-    dropout = model._dropout_rates(len(layer_units) - 2) if dropout_seed is not None else None
+    dropout = (_validation.dropout_rates(model.dropout, len(layer_units) - 2)
+               if dropout_seed is not None else None)
     net = model._network(layer_units, X.shape[0], effective_n_threads(), dropout)
     workspace = np.zeros(net.train_workspace_size, dtype=dtype)
     inputs = _layout.kernel_input(X, dtype)
