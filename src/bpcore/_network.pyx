@@ -9,13 +9,14 @@
 #    A `Network` holds only the shape of the net (sizes, activations, offsets).
 # b) One Python -> C crossing per epoch: `train_epoch` runs every mini-batch.
 # c) Threads, one owner: OpenMP.  Each BLAS call is single-threaded (the caller caps
-#    BLAS at one thread) and runs on one thread's block:
+#    BLAS at one thread) and works on one fixed chunk (see ROW_CHUNK):
 #      - rows of the batch for everything that is row-local: the forward pass of all
 #        layers, the output error, and the whole δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ);
 #      - output columns for the weight gradients  ∂J/∂Wˡ = (Aˡ⁻¹ᵀ δˡ + α Wˡ) / Σs  and the
-#        bias sums, so no cross-thread reduction: the gradients do not depend on the
-#        number of threads;
+#        bias sums, so no cross-thread reduction;
 #      - element ranges of the flat buffer for the optimizer step.
+#    The chunks are the same for any thread count, so the weights are too (bitwise);
+#    a governor (Governor) picks each batch's thread count by timing.
 # d) Kernels never raise; they return numbers (loss sums, per-layer squared gradient
 #    norms, a divergence flag) and the facade decides what to tell the user.
 # e) Dropout (inverted, hidden layers) draws each mask element from a counter-based
