@@ -29,9 +29,9 @@ def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=N
     """J(θ) and ∂J/∂θ from the compiled kernel, as a function of the flat vector θ
     (with dropout: the fixed masks of dropout_seed)."""
     dtype = X.dtype
-    hidden = [_layout.ACTIVATION_CODES[activation]] * (len(layer_units) - 2)
+    hidden = [_network.ACTIVATION_CODES[activation]] * (len(layer_units) - 2)
     net = _network.Network(
-        layer_units, hidden, _layout.LOSS_CODES[loss], alpha, X.shape[0], n_threads, dropout
+        layer_units, hidden, _network.LOSS_CODES[loss], alpha, X.shape[0], n_threads, dropout
     )
     workspace = np.empty(net.train_workspace_size, dtype=dtype)
     weights = np.empty(0, dtype) if sample_weight is None else sample_weight.astype(dtype)

@@ -104,7 +104,7 @@ def test_adaptive_schedule_actually_cut_the_rate():
     # the adaptive case above must exercise the rate cuts, not just run 15 epochs
     X, y = problem("multiclass")
     model = run(bpcore.MLPClassifier, "multiclass", "adaptive", "sgd", X, y, None)
-    assert model._optimizer["learning_rate"] < 0.01 / 5
+    assert model._optimizer.learning_rate < 0.01 / 5
 
 
 def test_partial_fit_with_early_stopping_is_refused():

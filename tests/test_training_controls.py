@@ -73,7 +73,7 @@ def test_loss_gradient_api_matches_reference(digits):
     model = MLPClassifier((12, 7), activation="swish", alpha=0.3, max_iter=3, random_state=0)
     model.fit(X[:300], y[:300])
     result = bpcore.loss_gradient(model, X[:50], y[:50], return_layers=True)
-    layer_units = model._layer_units()
+    layer_units = model._fitted_state().layer_units
     Y = model._label_binarizer.transform(y[:50]).astype(float)
     data, penalty, flat = _reference.loss_gradient(model._params, X[:50], Y, layer_units,
                                                    "swish", "log_loss", 0.3)
@@ -112,13 +112,17 @@ def test_deep_logistic_network_vanishes_and_relu_he_does_not(digits):
 
 
 def test_huge_learning_rate_diverges_and_keeps_last_finite_weights():
+    # unscaled targets and a large rate: three epochs complete, the fourth diverges
     X, y = make_regression(300, 10, noise=1.0, random_state=0)
-    model = MLPRegressor(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=10.0, momentum=0.0,
+    model = MLPRegressor(hidden_layer_sizes=(32,), solver="sgd", learning_rate_init=0.01, momentum=0.0,
                          max_iter=50, random_state=0, batch_size=20)
-    with pytest.warns(TrainingDivergedWarning, match=r"diverged in epoch \d+.*coefs_\[\d\]"):
+    kept = {}
+    model.set_params(callbacks=[lambda m, info: kept.update(params=m._params.copy())])
+    with pytest.warns(TrainingDivergedWarning, match=r"diverged in epoch 4.*coefs_\[\d\]"):
         model.fit(X, y)
     assert all(np.isfinite(c).all() for c in model.coefs_ + model.intercepts_)
-    assert model.n_iter_ < 50
+    assert model.n_iter_ == 3
+    np.testing.assert_array_equal(model._params, kept["params"])   # the last complete epoch
     assert np.isfinite(model.predict(X)).all()
     assert len(model.loss_curve_) == model.n_iter_
 
@@ -234,8 +238,8 @@ def test_batch_modes(digits):
     explicit = MLPClassifier(batch_size=300, **common).fit(X, y)
     np.testing.assert_array_equal(full._params, explicit._params)
     stochastic = MLPClassifier(batch_size=1, **common).fit(X, y)
-    assert stochastic._optimizer["adam_step"] == 2 * 300
-    assert full._optimizer["adam_step"] == 2
+    assert stochastic._optimizer.adam_step == 2 * 300
+    assert full._optimizer.adam_step == 2
 
 
 # ----------------------------------------------------------------- dropout
@@ -248,7 +252,7 @@ def test_dropout_trains_differently_reproducibly_and_is_off_at_predict(digits):
     assert not np.allclose(plain._params, dropped._params)
     np.testing.assert_array_equal(dropped._params, again._params)
     # prediction: the plain forward pass with the trained weights, no masks
-    expected = _reference.forward(dropped._params, X, dropped._layer_units(), "relu", "log_loss")[-1]
+    expected = _reference.forward(dropped._params, X, dropped._fitted_state().layer_units, "relu", "log_loss")[-1]
     np.testing.assert_allclose(dropped.predict_proba(X), expected, rtol=1e-10)
     np.testing.assert_array_equal(dropped.predict_proba(X), dropped.predict_proba(X))
     with threadpool_limits(1, user_api="openmp"):
@@ -311,9 +315,26 @@ def test_progress_lines_without_tqdm(digits, monkeypatch):
     X, y = digits
     buffer = io.StringIO()
     with redirect_stdout(buffer):
-        MLPClassifier((5,), max_iter=3, verbose=2, random_state=0).fit(X, y)
+        MLPClassifier((5,), max_iter=3, progress_bar=True, random_state=0).fit(X, y)
     lines = buffer.getvalue().strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("epoch 1/3  loss ")
+    # the stopping message comes after the last epoch's line
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        MLPClassifier((5,), max_iter=50, progress_bar=True, verbose=1, n_iter_no_change=1,
+                      tol=10.0, random_state=0).fit(X, y)
+    lines = buffer.getvalue().strip().splitlines()
+    assert lines[-1].endswith("Stopping.") and lines[-2].startswith("Iteration 3, loss")
+
+
+@pytest.mark.parametrize("verbose", [1, 2, 10, 100, True])
+def test_any_positive_verbose_prints_scikit_learns_lines(digits, verbose):
+    X, y = digits
+    buffer = io.StringIO()
+    with redirect_stdout(buffer):
+        MLPClassifier((5,), max_iter=3, verbose=verbose, random_state=0).fit(X, y)
+    lines = buffer.getvalue().strip().splitlines()
+    assert [line.split(",")[0] for line in lines] == ["Iteration 1", "Iteration 2", "Iteration 3"]
 
 
 def test_plots_draw(digits, tmp_path):

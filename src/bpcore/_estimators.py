@@ -1,26 +1,23 @@
 """MLPClassifier and MLPRegressor: scikit-learn's estimators over bpcore's compiled engine.
 
-The facade owns what happens between epochs: validation, target encoding, the
-initial weights, the stopping rules, early stopping and the history.  Each epoch
-is one call into `_network.train_epoch`, which runs every mini-batch with the GIL
-released.  Names, defaults and behaviour follow `sklearn.neural_network`; the
-initial weights and the shuffling draw from the random state in the same order,
-so the same `random_state` gives the same model as scikit-learn, to rounding.
+The facade validates, encodes the targets, draws the initial weights and runs a
+solver's loop (_training), which trains a private buffer through an Engine
+(_engine) and publishes each new model as one ModelState (_state).  Prediction reads
+that state once.  Names, defaults and behaviour follow `sklearn.neural_network`; the
+initial weights and the shuffling draw from the random state in the same order, so
+the same `random_state` gives the same model as scikit-learn, to rounding.
 """
 
 from __future__ import annotations
 
-import time
-import warnings
+import threading
 from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, r2_score
-from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -33,94 +30,30 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _layout, _network, _reference, _validation
+from . import _training, _validation
+from ._engine import STOCHASTIC_SOLVERS
+from ._history import LayerHistory
+from ._state import _SMALL_ROWS, ModelState, initial_params
+from ._threads import blas_single_threaded
+from ._training import TrainingDivergedWarning
 from ._version import __version__
-from ._threads import blas_single_threaded, effective_n_threads
 
 ArrayLike = Any  # array-like or scipy sparse matrix, as scikit-learn accepts
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
-
+__all__ = ["MLPClassifier", "MLPRegressor", "TrainingDivergedWarning", "IncompatibleModelError"]
 
 # What a pickled model holds (attribute names and meanings).  Bump it whenever that
 # changes, so that an old pickle is refused with a clear message, never misread.
-_STATE_FORMAT = 1
+# 2: the model is one ModelState (layout, parameters, output encoding).
+_STATE_FORMAT = 2
 
 
 class IncompatibleModelError(ValueError):
     """A pickled model was saved by a bpcore whose state format this one cannot read."""
 
 
-class TrainingDivergedWarning(RuntimeWarning):
-    """The loss or the gradient became non-finite; the last finite weights were kept."""
-_PREDICT_CHUNK_ROWS = 256     # largest input for the serial small-prediction path
-_PREDICT_BLOCK_ROWS = 1024    # rows a thread multiplies at once in large predictions
-# the small-prediction kernel's specialisations, called without the fused dispatcher
-_PREDICT_ROWS = {
-    np.dtype(np.float32): _network.predict_rows.__signatures__["float"],
-    np.dtype(np.float64): _network.predict_rows.__signatures__["double"],
-}
-
-
-class _Progress:
-    """What verbose prints over the epochs.
-
-    verbose=1 (True): scikit-learn's lines ("Iteration k, loss = ...").  verbose>=2: a
-    progress bar over the epochs with the loss (tqdm when installed), plain lines
-    otherwise.
-    """
-
-    def __init__(self, verbose, total):
-        self.sklearn_lines = verbose is True or verbose == 1
-        self.total = total
-        self.bar = None
-        self.plain = False
-        self.active = False
-        if self.sklearn_lines or not verbose:
-            return
-        self.active = True
-        try:
-            from tqdm.auto import tqdm
-        except ImportError:
-            self.plain = True
-        else:
-            self.bar = tqdm(total=total, unit="epoch", leave=True)
-
-    def update(self, info):
-        text = {"loss": f"{info['loss']:.5g}"}
-        if info["validation_score"] is not None:
-            text["val_score"] = f"{info['validation_score']:.4f}"
-        if self.bar is not None:
-            self.bar.set_postfix(text, refresh=False)
-            self.bar.update(1)
-        elif self.plain:
-            extra = "".join(f"  {k} {v}" for k, v in text.items())
-            print(f"epoch {info['epoch']}/{self.total}{extra}  ({1e3 * info['seconds']:.1f} ms)",
-                  flush=True)
-
-    def close(self):
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _optimizer_config(
-    solver, learning_rate, momentum, nesterov, beta_1, beta_2, epsilon, clip_norm=None, clip_value=None
-):
-    return {
-        "clip_norm": float(clip_norm or 0.0),
-        "clip_value": float(clip_value or 0.0),
-        "kind": 0 if solver == "sgd" else 1,
-        "learning_rate": float(learning_rate),
-        "momentum": float(momentum),
-        "nesterov": bool(nesterov),
-        "beta_1": float(beta_1),
-        "beta_2": float(beta_2),
-        "epsilon": float(epsilon),
-    }
-
-
 class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
-    """The training loop shared by MLPClassifier and MLPRegressor."""
+    """What MLPClassifier and MLPRegressor share: fitting, the model state, pickling."""
 
     @abstractmethod
     def __init__(
@@ -155,6 +88,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         clip_value,
         param_change_tol,
         callbacks,
+        progress_bar,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -186,110 +120,139 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         self.clip_value = clip_value
         self.param_change_tol = param_change_tol
         self.callbacks = callbacks
+        self.progress_bar = progress_bar
 
-    # ----------------------------------------------------------------- parameters
-    def _loss_name(self):
+    # ------------------------------------------------------------- model state
+    def __sklearn_is_fitted__(self):
+        return "_state" in self.__dict__
+
+    def _fitted_state(self):
+        """The published ModelState (NotFittedError before the first fit)."""
+        state = self.__dict__.get("_state")
+        if state is None:
+            check_is_fitted(self)   # raises scikit-learn's NotFittedError
+            raise NotFittedError(f"This {type(self).__name__} instance is not fitted yet.")
+        return state
+
+    def _publish(self, layout, params):
+        """Make `params` (a buffer no one else writes) the model: one assignment."""
+        state = ModelState(layout.layer_units, layout.activation, layout.loss, params,
+                           layout.encoder)
+        self._state = state
+        self.n_layers_ = len(layout.layer_units)
+        self.n_outputs_ = layout.n_outputs
+        self.out_activation_ = layout.out_activation
+        if layout.encoder is not None:
+            self.classes_ = layout.encoder.classes_
+        return state
+
+    @property
+    def coefs_(self):
+        """Weight matrices ``coefs_[l]`` of shape (n_in, n_out): views of the model's
+        flat parameter buffer (editing them in place edits the model)."""
+        state = self.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'coefs_'")
+        return state.coefs
+
+    @coefs_.setter
+    def coefs_(self, value):
+        self._state = self._fitted_state().with_lists(coefs=value)
+
+    @property
+    def intercepts_(self):
+        """Bias vectors ``intercepts_[l]`` of shape (n_out,): views of the same buffer."""
+        state = self.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute 'intercepts_'")
+        return state.intercepts
+
+    @intercepts_.setter
+    def intercepts_(self, value):
+        self._state = self._fitted_state().with_lists(intercepts=value)
+
+    @property
+    def _params(self):
+        """The flat parameter vector the model runs (read-only use: diagnostics, tests)."""
+        return self._fitted_state().current_params()
+
+    def _loss_name(self, encoder):
         """The kernel's loss: it fixes the output activation."""
-        if not is_classifier(self):
+        if not self._is_classifier():
             return self.loss
-        if self._label_binarizer.y_type_ == "multiclass":
-            return "log_loss"
-        return "binary_log_loss"
+        return "log_loss" if encoder.y_type_ == "multiclass" else "binary_log_loss"
 
-    def _layer_units(self):
-        return [self.coefs_[0].shape[0]] + [c.shape[1] for c in self.coefs_]
+    def _is_classifier(self):
+        return is_classifier(self)
 
-    def _flat_params(self, dtype=None):
-        """The flat parameter buffer, with coefs_ and intercepts_ as views of it.
-
-        When coefs_ or intercepts_ were replaced (assigned, unpickled) they are packed
-        into a new buffer first, so the model always runs the weights it shows.
-        """
-        flat = getattr(self, "_params", None)
-        if dtype is None:
-            dtype = self.coefs_[0].dtype
-        if flat is not None and flat.dtype == dtype and self._views_unchanged():
-            return flat
-        layer_units = self._layer_units()
-        if flat is None or flat.dtype != dtype or not _layout.is_view_of(
-            flat, self.coefs_, self.intercepts_, layer_units
-        ):
-            flat = _layout.pack(self.coefs_, self.intercepts_, dtype)
-            self._params = flat
-            self.coefs_, self.intercepts_ = _layout.views(flat, layer_units)
-        self._remember_views()
-        return flat
-
-    def _remember_views(self):
-        # the very list and array objects last checked to view _params: while they are
-        # the ones in coefs_ / intercepts_, the views are still right (edits in place
-        # are seen through them; a replaced list or array is not the same object)
-        self._views = (self.coefs_, tuple(self.coefs_), self.intercepts_, tuple(self.intercepts_))
-
-    def _views_unchanged(self):
-        views = self.__dict__.get("_views")
-        if views is None or views[0] is not self.coefs_ or views[2] is not self.intercepts_:
-            return False
-        coefs, intercepts = views[1], views[3]
-        return (
-            len(coefs) == len(self.coefs_)
-            and len(intercepts) == len(self.intercepts_)
-            and all(a is b for a, b in zip(coefs, self.coefs_))
-            and all(a is b for a, b in zip(intercepts, self.intercepts_))
-        )
-
-    def _network(self, layer_units, batch_capacity, n_threads, dropout=None):
-        hidden = [_layout.ACTIVATION_CODES[self.activation]] * (len(layer_units) - 2)
-        return _network.Network(
-            layer_units,
-            hidden,
-            _layout.LOSS_CODES[self._loss_name()],
-            float(self.alpha),
-            batch_capacity,
-            n_threads,
-            dropout,
-        )
-
-    def _reported_loss(self, data_loss, penalty):
+    def _reported_loss(self, data_loss, penalty, layout):
         # scikit-learn averages the squared error over the outputs as well (its
         # gradient does not): loss_ keeps that convention, the gradient is exact.
-        if self._loss_name() == "squared_error":
-            data_loss = data_loss / self.n_outputs_
+        if layout.loss == "squared_error":
+            data_loss = data_loss / layout.n_outputs
         return data_loss + penalty
 
     # ------------------------------------------------------------------- fitting
-    def _initialize(self, layer_units, dtype):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+        # one fit at a time per estimator: another thread's fit or partial_fit waits
+        lock = self.__dict__.setdefault("_fit_lock", threading.Lock())
+        with lock:
+            return self._fit_serialised(X, y, sample_weight, incremental, classes)
+
+    def _fit_serialised(self, X, y, sample_weight, incremental, classes):
+        _validation.check_params(self)
+        hidden = _validation.hidden_layer_sizes(self.hidden_layer_sizes, type(self).__name__)
+        state = self.__dict__.get("_state")
+        first_pass = state is None or (not self.warm_start and not incremental)
+        X, Y, encoder, class_weights = self._validate_input(
+            X, y, incremental, first_pass, state, classes)
+        dtype = X.dtype if first_pass else state.dtype
+        X = X.astype(dtype, copy=False)
+        Y = np.ascontiguousarray(Y, dtype=dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype,
+                                                 ensure_non_negative=True)
+        if class_weights is not None:
+            sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
+        if sample_weight is not None:
+            sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
+        layer_units = [X.shape[1]] + hidden + [Y.shape[1]]
+        if not first_pass and list(state.layer_units) != layer_units:
+            raise ValueError(
+                f"The fitted network has layer sizes {list(state.layer_units)} but this call "
+                f"needs {layer_units}: hidden_layer_sizes or the number of outputs "
+                "changed. Fit from scratch (warm_start=False)."
+            )
+        self._random_state = check_random_state(self.random_state)
+        loss = self._loss_name(encoder)
+        if first_pass:
+            start = initial_params(self._random_state, layer_units, self.init, self.activation,
+                                   dtype)
+            self._reset_history(layer_units, start)
+        else:
+            start = state.current_params()   # assigned layers: converted, or refused by name
+        layout = ModelState(layer_units, self.activation, loss, start, encoder)
+        params = start.copy()                # trained in place; published as copies
+        with blas_single_threaded():
+            if self.solver in STOCHASTIC_SOLVERS:
+                _training.fit_stochastic(self, layout, params, X, Y, sample_weight,
+                                         incremental, first_pass)
+            else:
+                _training.fit_lbfgs(self, layout, params, X, Y, sample_weight)
+        return self
+
+    def _reset_history(self, layer_units, start):
         self.n_iter_ = 0
         self.t_ = 0
-        self.n_layers_ = len(layer_units)
-        self.out_activation_ = _layout.OUTPUT_ACTIVATIONS[self._loss_name()]
-        coefs, intercepts = [], []
-        rng = self._random_state
-        for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
-            if self.init == "glorot_uniform":
-                # drawn layer by layer as scikit-learn draws it (same weights for the
-                # same random_state), biases from the same range
-                factor = 2.0 if self.activation == "logistic" else 6.0
-                bound = np.sqrt(factor / (fan_in + fan_out))
-                coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
-                intercepts.append(rng.uniform(-bound, bound, fan_out))
-                continue
-            if self.init == "he_normal":      # Var W = 2 / fan_in
-                coefs.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)))
-            elif self.init == "he_uniform":
-                bound = np.sqrt(6.0 / fan_in)
-                coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
-            else:                              # lecun_normal: Var W = 1 / fan_in
-                coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
-            intercepts.append(np.zeros(fan_out))
-        self._params = _layout.pack(coefs, intercepts, dtype)
-        self.coefs_, self.intercepts_ = _layout.views(self._params, layer_units)
-        self._remember_views()
-        self._best_params = self._params.copy()
-        self._history = {"gradient_norms": [], "weight_norms": [], "dead_units": []}
-        if self.solver in _STOCHASTIC_SOLVERS:
+        self._optimizer = None
+        self._layer_history = LayerHistory(layer_units, self.activation)
+        self._best_params = start.copy()
+        self._no_improvement_count = 0
+        if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
-            self._no_improvement_count = 0
             if self.early_stopping:
                 self.validation_scores_ = []
                 self.validation_loss_curve_ = []
@@ -301,421 +264,12 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
 
-    def _fit(self, X, y, sample_weight=None, incremental=False):
-        _validation.check_params(self)
-        hidden = _validation.hidden_layer_sizes(self.hidden_layer_sizes, type(self).__name__)
-        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
-        X, Y, class_weights = self._validate_input(X, y, incremental, reset=first_pass)
-        if not first_pass:
-            X = X.astype(self.coefs_[0].dtype, copy=False)
-        Y = np.ascontiguousarray(Y, dtype=X.dtype)
-        if Y.ndim == 1:
-            Y = Y.reshape(-1, 1)
-        if sample_weight is not None:
-            sample_weight = _check_sample_weight(
-                sample_weight, X, dtype=X.dtype, ensure_non_negative=True
-            )
-            sample_weight = np.ascontiguousarray(sample_weight)
-        if class_weights is not None:
-            if sample_weight is None:
-                sample_weight = np.ones(X.shape[0], dtype=X.dtype)
-            sample_weight = np.ascontiguousarray(sample_weight * class_weights, dtype=X.dtype)
-        n_samples, n_features = X.shape
-        layer_units = [n_features] + hidden + [Y.shape[1]]
-        if not first_pass and self._layer_units() != layer_units:
-            raise ValueError(
-                f"The fitted network has layer sizes {self._layer_units()} but this call "
-                f"needs {layer_units}: hidden_layer_sizes or the number of outputs "
-                "changed. Fit from scratch (warm_start=False)."
-            )
-        self.n_outputs_ = Y.shape[1]
-        self._random_state = check_random_state(self.random_state)
-        if first_pass:
-            self._initialize(layer_units, X.dtype)
-        params = self._flat_params(X.dtype)
-
-        with blas_single_threaded():
-            if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(X, Y, sample_weight, params, layer_units, incremental)
-            else:
-                self._fit_lbfgs(X, Y, sample_weight, params, layer_units)
-
-        if not np.isfinite(self._params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may"
-                " contain large values and need to be preprocessed."
-            )
-        self._cache_for_prediction()
-        return self
-
-    def _fit_lbfgs(self, X, Y, sample_weight, params, layer_units):
-        n_samples = X.shape[0]
-        net = self._network(layer_units, n_samples, effective_n_threads())
-        workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
-        grads = np.empty_like(params)
-        weights = sample_weight if sample_weight is not None else np.empty(0, params.dtype)
-        inputs = _layout.kernel_input(X, params.dtype)
-
-        def objective(theta):
-            # scipy hands a new float64 vector each call: copy it into the buffer
-            params[:] = theta
-            data_loss, penalty = _network.loss_gradient(
-                net, *inputs, Y, weights, params, grads, workspace
-            )
-            return data_loss + penalty, grads.astype(np.float64)
-
-        result = scipy.optimize.minimize(
-            objective,
-            params.astype(np.float64),
-            method="L-BFGS-B",
-            jac=True,
-            options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol},
-        )
-        params[:] = result.x
-        if result.status != 0:
-            message = result.message
-            if isinstance(message, bytes):
-                message = message.decode("latin1")
-            warnings.warn(
-                f"lbfgs failed to converge after {result.nit} iteration(s) "
-                f"(status={result.status}): {message}. Increase max_iter or max_fun, or "
-                "scale the data.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        self.n_iter_ = min(result.nit, self.max_iter)
-        self._publish_layer_statistics()   # none per epoch: L-BFGS has no epochs
-        data_loss, penalty = _network.loss_gradient(
-            net, *inputs, Y, weights, params, grads, workspace
-        )
-        self.loss_ = self._reported_loss(data_loss, penalty)
-        if self.verbose:
-            print(f"L-BFGS: {self.n_iter_} iterations, loss = {self.loss_:.8f}")
-
-    def _new_optimizer_state(self, n_params, dtype):
-        state = {"learning_rate": float(self.learning_rate_init), "adam_step": 0}
-        state["state_1"] = np.zeros(n_params, dtype=dtype)
-        if self.solver == "adam":
-            state["state_2"] = np.zeros(n_params, dtype=dtype)
-        else:
-            state["state_2"] = np.empty(0, dtype=dtype)
-        return state
-
-    def _fit_stochastic(self, X, Y, sample_weight, params, layer_units, incremental):
-        state = getattr(self, "_optimizer", None)
-        if (
-            not incremental
-            or state is None
-            or state["state_1"].shape != params.shape
-            or state["state_1"].dtype != params.dtype
-        ):
-            state = self._optimizer = self._new_optimizer_state(params.size, params.dtype)
-
-        if self.early_stopping and incremental:
-            raise ValueError("partial_fit does not support early_stopping=True")
-        early_stopping = self.early_stopping
-        if early_stopping:
-            # don't stratify multilabel targets
-            stratify = Y if (is_classifier(self) and self.n_outputs_ == 1) else None
-            arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
-            split = train_test_split(
-                *arrays,
-                random_state=self._random_state,
-                test_size=self.validation_fraction,
-                stratify=stratify,
-            )
-            X_train, X_val, Y_train, Y_val = split[:4]
-            sw_train, sw_val = (split[4], split[5]) if sample_weight is not None else (None, None)
-            if X_val.shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small. Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            Y_train = np.ascontiguousarray(Y_train)
-            validation = (X_val, Y_val, self._decode(Y_val), sw_val)
-        else:
-            X_train, Y_train, sw_train = X, Y, sample_weight
-            validation = None
-
-        n_samples = X_train.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
-        elif self.batch_size == "full":
-            batch_size = n_samples
-        else:
-            if self.batch_size > n_samples:
-                warnings.warn(
-                    "Got `batch_size` less than 1 or larger than "
-                    "sample size. It is going to be clipped",
-                    stacklevel=3,
-                )
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-
-        n_layers = len(layer_units) - 1
-        dropout = _validation.dropout_rates(self.dropout, n_layers - 1)
-        coef_slices, _ = _layout.param_slices(layer_units)
-        coef_starts = np.array([start for start, _, _ in coef_slices])
-        n_coefs = coef_slices[-1][1]
-        net = self._network(layer_units, batch_size, effective_n_threads(), dropout)
-        workspace = np.empty(net.train_workspace_size, dtype=params.dtype)
-        grads = np.empty_like(params)
-        weights = sw_train if sw_train is not None else np.empty(0, dtype=params.dtype)
-        inputs = _layout.kernel_input(X_train, params.dtype)
-        sample_idx = np.arange(n_samples, dtype=np.intp)
-        no_order = np.empty(0, dtype=np.intp)
-        layer_stats = np.zeros(2 * n_layers)
-        alive = np.zeros(net.n_hidden_units, dtype=np.uint8)
-        governor = self._governor = np.zeros(8)   # the kernel thread governor, across epochs
-        snapshot = params.copy()   # the parameters at the end of the last complete epoch
-        progress = _Progress(self.verbose, self.max_iter)
-
-        try:
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                started = time.perf_counter()
-                if self.shuffle:
-                    # the permutation sklearn.utils.shuffle draws (same swaps, same
-                    # stream), without its per-call validation (0.7 ms an epoch)
-                    self._random_state.shuffle(sample_idx)
-                # drawn only with dropout, so that the random stream stays scikit-learn's
-                seed = int(self._random_state.randint(0, 2**62)) if any(dropout) else 0
-                config = _optimizer_config(
-                    self.solver,
-                    state["learning_rate"],
-                    self.momentum,
-                    self.nesterovs_momentum,
-                    self.beta_1,
-                    self.beta_2,
-                    self.epsilon,
-                    self.clip_norm,
-                    self.clip_value,
-                )
-                alive[:] = 0
-                data_loss, penalty, adam_step, n_batches, diverged = _network.train_epoch(
-                    net,
-                    *inputs,
-                    Y_train,
-                    weights,
-                    sample_idx if self.shuffle else no_order,
-                    batch_size,
-                    params,
-                    grads,
-                    state["state_1"],
-                    state["state_2"],
-                    workspace,
-                    config,
-                    state["adam_step"],
-                    seed,
-                    layer_stats,
-                    alive,
-                    governor,
-                )
-                if diverged:
-                    self._handle_divergence(params, snapshot, layer_stats, n_layers, n_batches)
-                    break
-                state["adam_step"] = adam_step
-                self.n_iter_ += 1
-                self.loss_ = self._reported_loss(data_loss, penalty) / n_samples
-                self.t_ += n_samples
-                self.loss_curve_.append(self.loss_)
-                self._record_layer_statistics(
-                    layer_stats, n_batches, alive, layer_units, coef_starts, n_coefs
-                )
-                if progress.sklearn_lines:
-                    print("Iteration %d, loss = %.8f" % (self.n_iter_, self.loss_))
-
-                self._update_no_improvement_count(early_stopping, validation)
-                if self.solver == "sgd" and self.learning_rate == "invscaling":
-                    state["learning_rate"] = float(self.learning_rate_init) / (
-                        self.t_ + 1
-                    ) ** self.power_t
-
-                stop = False
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if early_stopping:
-                        msg = (
-                            "Validation score did not improve more than "
-                            "tol=%f for %d consecutive epochs."
-                            % (self.tol, self.n_iter_no_change)
-                        )
-                    else:
-                        msg = (
-                            "Training loss did not improve more than tol=%f"
-                            " for %d consecutive epochs." % (self.tol, self.n_iter_no_change)
-                        )
-                    if self._trigger_stopping(msg, state):
-                        stop = True
-                    else:
-                        self._no_improvement_count = 0
-                if not stop and self.param_change_tol is not None:
-                    # the seeds' rule: every parameter moved by less than ε this epoch
-                    change = float(np.max(np.abs(params - snapshot)))
-                    if change < self.param_change_tol:
-                        if self.verbose:
-                            print(
-                                "Every parameter changed by less than param_change_tol="
-                                f"{self.param_change_tol:g} (largest change {change:.3g}). Stopping."
-                            )
-                        stop = True
-                snapshot[:] = params
-                if self.callbacks or progress.active:
-                    info = self._epoch_info(state, time.perf_counter() - started)
-                    progress.update(info)
-                    if self._run_callbacks(info):
-                        stop = True
-                if stop or incremental:
-                    break
-
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(
-                        "Stochastic Optimizer: Maximum iterations (%d) "
-                        "reached and the optimization hasn't converged yet." % self.max_iter,
-                        ConvergenceWarning,
-                        stacklevel=3,
-                    )
-        except KeyboardInterrupt:
-            # the weights of the last complete epoch, as after a normal stop
-            params[:] = snapshot
-            warnings.warn(
-                "Training interrupted by user. The weights of the last completed epoch "
-                f"({self.n_iter_}) were kept.",
-                stacklevel=3,
-            )
-        finally:
-            progress.close()
-            self._publish_layer_statistics()
-
-        if early_stopping:
-            # restore the best weights, in place (coefs_ stay views of the buffer)
-            params[:] = self._best_params
-
-    def _handle_divergence(self, params, snapshot, layer_stats, n_layers, n_batches):
-        """Keep the last finite weights, forget the poisoned optimizer state, warn."""
-        params[:] = snapshot
-        self._optimizer = None
-        last = layer_stats[n_layers:]
-        norms = np.sqrt(np.where(np.isfinite(last), last, np.inf))
-        layer = int(np.argmax(norms))
-        warnings.warn(
-            f"Training diverged in epoch {self.n_iter_ + 1}, batch {n_batches}: the loss or "
-            f"the gradient became non-finite; layer {layer} (coefs_[{layer}]) had the largest "
-            f"gradient norm ({norms[layer]:.3g}). The weights from the end of epoch "
-            f"{self.n_iter_} were kept. Lower learning_rate_init, scale the inputs, or set "
-            "clip_norm.",
-            TrainingDivergedWarning,
-            stacklevel=4,
-        )
-
-    def _record_layer_statistics(self, layer_stats, n_batches, alive, layer_units, coef_starts,
-                                 n_coefs):
-        n_layers = len(layer_units) - 1
-        history = self._history
-        # root mean square over the epoch's batches of each layer's gradient norm
-        history["gradient_norms"].append(np.sqrt(layer_stats[:n_layers] / max(n_batches, 1)))
-        history["weight_norms"].append(
-            np.sqrt(np.add.reduceat(np.square(self._params[:n_coefs]), coef_starts))
-        )
-        dead = np.full(n_layers - 1, np.nan)
-        if self.activation in ("relu", "leaky_relu"):
-            start = 0
-            for i, units in enumerate(layer_units[1:-1]):
-                dead[i] = 1.0 - alive[start : start + units].mean()
-                start += units
-        history["dead_units"].append(dead)
-
-    def _publish_layer_statistics(self):
-        history = self._history
-        n_layers = self.n_layers_ - 1
-        n_epochs = len(history["gradient_norms"])
-        self.gradient_norms_ = np.array(history["gradient_norms"]).reshape(n_epochs, n_layers)
-        self.weight_norms_ = np.array(history["weight_norms"]).reshape(n_epochs, n_layers)
-        self.dead_units_ = np.array(history["dead_units"]).reshape(n_epochs, n_layers - 1)
-
-    def _epoch_info(self, state, seconds):
-        history = self._history
-        return {
-            "epoch": self.n_iter_,
-            "loss": self.loss_,
-            "validation_score": self.validation_scores_[-1] if self.validation_scores_ else None,
-            "validation_loss": (
-                self.validation_loss_curve_[-1] if self.validation_loss_curve_ else None
-            ),
-            "gradient_norms": history["gradient_norms"][-1],
-            "weight_norms": history["weight_norms"][-1],
-            "dead_units": history["dead_units"][-1],
-            "learning_rate": state["learning_rate"],
-            "seconds": seconds,
-        }
-
-    def _run_callbacks(self, info):
-        """Call each callback with (model, info); True when one asks to stop."""
-        stop = False
-        for callback in self.callbacks or ():
-            if callback(self, info) is True:
-                stop = True
-        return stop
-
-    def _trigger_stopping(self, msg, state):
-        """True to stop; with the adaptive schedule, first divide the rate by 5."""
-        if self.solver == "sgd" and self.learning_rate == "adaptive":
-            if state["learning_rate"] <= 1e-6:
-                if self.verbose:
-                    print(msg + " Learning rate too small. Stopping.")
-                return True
-            state["learning_rate"] /= 5.0
-            if self.verbose:
-                print(msg + " Setting learning rate to %f" % state["learning_rate"])
-            return False
-        if self.verbose:
-            print(msg + " Stopping.")
-        return True
-
-    def _update_no_improvement_count(self, early_stopping, validation):
-        if early_stopping:
-            X_val, Y_val, y_val, sw_val = validation
-            output = self._forward(X_val)
-            if output is not None and np.isfinite(output).all():
-                score = self._score_function(
-                    y_val, self._output_to_prediction(output), sample_weight=sw_val
-                )
-            else:
-                score = np.nan
-            self.validation_scores_.append(score)
-            self.validation_loss_curve_.append(
-                self._loss_of_output(output, Y_val, sw_val) if output is not None else np.nan
-            )
-            if self.verbose is True or self.verbose == 1:
-                print("Validation score: %f" % score)
-            if score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_params[:] = self._params
-        else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if self.loss_curve_[-1] < self.best_loss_:
-                self.best_loss_ = self.loss_curve_[-1]
-
-    def _loss_of_output(self, output, Y, sample_weight):
-        """The loss of given outputs, in the convention of loss_curve_."""
-        Y = np.asarray(Y, dtype=output.dtype).reshape(output.shape)
-        weights = np.ones(len(Y)) if sample_weight is None else np.asarray(sample_weight, float)
-        losses = _reference.sample_losses(output, Y, self._loss_name())
-        data = float(np.sum(weights * losses) / weights.sum())
-        penalty = 0.5 * self.alpha * sum(float(np.dot(c.ravel(), c.ravel())) for c in self.coefs_)
-        return self._reported_loss(data, penalty / weights.sum())
-
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or sparse matrix of shape (n_samples, n_features)
             The input data. float32 input trains in float32; anything else in float64.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
             The target values (class labels in classification, real numbers in
@@ -731,7 +285,7 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return self._fit(X, y, sample_weight=sample_weight, incremental=False)
 
     def _check_solver(self):
-        if self.solver not in _STOCHASTIC_SOLVERS:
+        if self.solver not in STOCHASTIC_SOLVERS:
             raise AttributeError(
                 "partial_fit is only available for stochastic"
                 " optimizers. %s is not stochastic." % self.solver
@@ -739,107 +293,69 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
         return True
 
     # ---------------------------------------------------------------- prediction
-    def _forward(self, X):
-        """The output layer's activations for a validated X (dense or sparse).
-
-        Returns None when X holds NaN or infinity (the caller words the error)."""
-        params = self._flat_params()
-        inputs = _layout.kernel_input(X, params.dtype)
-        n_samples = X.shape[0]
-        out = np.empty((n_samples, self.n_outputs_), dtype=params.dtype)
-        if n_samples <= _PREDICT_CHUNK_ROWS:
-            # one block, on this thread: BLAS keeps its own settings
-            net = self._prediction_network(1)
-            workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
-            bad = _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
-        else:
-            net = self._prediction_network(effective_n_threads())
-            workspace = np.empty(net.predict_workspace_size(_PREDICT_BLOCK_ROWS), dtype=params.dtype)
-            with blas_single_threaded():
-                bad = _network.predict(net, *inputs, params, out, workspace, _PREDICT_BLOCK_ROWS)
-        return None if bad else out
-
-    def _prediction_network(self, n_threads):
-        """A Network for predictions: the hidden activation is the parameter's, as in
-        scikit-learn, the output the fitted out_activation_."""
-        loss = _layout.LOSS_OF_OUTPUT[self.out_activation_]
-        hidden = [_layout.ACTIVATION_CODES[self.activation]] * (len(self.coefs_) - 1)
-        return _network.Network(self._layer_units(), hidden, _layout.LOSS_CODES[loss], 0.0, 1,
-                                n_threads)
-
-    def _cache_for_prediction(self):
-        """After fit (and unpickling): the views' identities and the serial prediction
-        network, so that predict reads caches and never writes the estimator."""
-        self._flat_params()
-        self._remember_views()
-        self._predict_network = (self.activation, self._params, self._prediction_network(1))
-
-    def _small_prediction_network(self):
-        cached = self.__dict__.get("_predict_network")
-        if cached is not None and cached[0] == self.activation and cached[1] is self._params:
-            return cached[2]
-        return self._prediction_network(1)   # changed since fit: not cached (no writes)
-
-    def _fast_forward(self, X):
-        """The output for a small, dense, C-ordered array of the model's dtype, without
-        scikit-learn's validation (the kernel checks finiteness); None when X does not
-        qualify, or something needs the full path's checks and messages."""
-        state = self.__dict__
-        params = state.get("_params")
-        if (
-            params is None
-            or type(X) is not np.ndarray
-            or X.ndim != 2
-            or not 0 < X.shape[0] <= _PREDICT_CHUNK_ROWS
-            or X.dtype != params.dtype
-            or not X.flags.c_contiguous
-            or X.shape[1] != state.get("n_features_in_")
-            or "feature_names_in_" in state
-            or not self._views_unchanged()
-        ):
-            return None
-        out = np.empty((X.shape[0], self.n_outputs_), dtype=params.dtype)
-        if _PREDICT_ROWS[params.dtype](self._small_prediction_network(), X, params, out):
-            return None  # not finite: the full path says what
-        if not np.isfinite(out).all():
-            return None
-        return out
-
     def _validated_forward(self, X):
-        output = self._fast_forward(X)
-        if output is not None:
-            return output
-        check_is_fitted(self)
+        """The output layer's activations for X, and the state that computed them."""
+        state = self.__dict__.get("_state")
+        if (
+            state is not None
+            and type(X) is np.ndarray
+            and X.ndim == 2
+            and 0 < X.shape[0] <= _SMALL_ROWS
+            and X.dtype == state.dtype
+            and X.flags.c_contiguous
+            and X.shape[1] == state.n_features
+            and "feature_names_in_" not in self.__dict__
+        ):
+            output = state.forward_small(X)
+            if output is not None:
+                return output, state
+        state = self._fitted_state()
         checked = dict(reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32))
         # the kernel checks finiteness as it goes (one pass over X fewer); when it finds
         # NaN or infinity, scikit-learn's check runs to say so in its words
         X_checked = validate_data(self, X, ensure_all_finite=False, **checked)
-        output = self._forward(X_checked)
+        if X_checked.shape[1] != state.n_features:
+            raise ValueError(f"X has {X_checked.shape[1]} features, but {type(self).__name__} "
+                             f"is expecting {state.n_features} features as input.")
+        params = state.current_params()
+        converted = X_checked.astype(state.dtype, copy=False)
+        output = state.forward(converted, params)
         if output is None:
             validate_data(self, X, **checked)   # raises, naming NaN or infinity
+            if X_checked.dtype != state.dtype:
+                largest = float(abs(X_checked).max())
+                raise ValueError(
+                    f"X holds values beyond the range of {state.dtype} (largest |x| = "
+                    f"{largest:.3g}), the dtype this model computes in. Scale the data as it "
+                    "was scaled for training."
+                )
             raise ValueError("Input X contains NaN or infinity.")
         bad = ~np.isfinite(output).all(axis=1)
         if bad.any():
+            if not np.isfinite(params).all():
+                raise ValueError(
+                    "The model's weights are not finite (coefs_ or intercepts_ hold NaN or "
+                    "infinity), so neither are its outputs."
+                )
             largest = abs(X_checked).max()
             raise ValueError(
                 f"The network's output is not finite for {int(bad.sum())} of {len(bad)} rows: "
                 f"their inputs overflow the network (largest |x| = {float(largest):.3g}). "
                 "Scale the data as it was scaled for training."
             )
-        return output
+        return output, state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
 
+    # --------------------------------------------------------------- pickling
     def __getstate__(self):
         # a copy: for estimators outside sklearn's namespace BaseEstimator hands back
-        # the live __dict__
+        # the live __dict__.  The lock stays with this object.
         state = dict(super().__getstate__())
-        # coefs_ and intercepts_ are views of _params: pickle them, rebuild the buffer
-        for cache in ("_params", "_views", "_predict_network"):
-            state.pop(cache, None)
+        state.pop("_fit_lock", None)
         state["_bpcore_state"] = (_STATE_FORMAT, __version__)
         return state
 
@@ -854,9 +370,12 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 f"{__version__} reads state format {_STATE_FORMAT}. Load it with the bpcore "
                 "version that saved it, or fit the model again."
             )
+        model = state.get("_state")
+        if model is not None and not isinstance(model, ModelState):
+            raise IncompatibleModelError(
+                f"This {type(self).__name__}'s pickled model is a {type(model).__name__}, "
+                "not a bpcore ModelState.")
         super().__setstate__(state)
-        if "coefs_" in self.__dict__:
-            self._cache_for_prediction()
 
 
 class MLPClassifier(ClassifierMixin, _BaseMLP):
@@ -893,8 +412,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Seeds the initial weights, the shuffling and the early-stopping split.
     tol : float, default=1e-4
         Improvement below which an epoch counts as no improvement.
-    verbose : bool, default=False
-        Print the loss after each epoch.
+    verbose : int, default=0
+        Print scikit-learn's progress messages ("Iteration k, loss = ...", the stopping
+        rules' messages) when greater than 0, whatever the value.
     warm_start : bool, default=False
         Start the next fit from the current weights.
     momentum : float, default=0.9
@@ -915,7 +435,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     max_fun : int, default=15000
         Maximum loss evaluations of 'lbfgs'.
 
-    The parameters below go beyond scikit-learn's MLP (seeds 001-004 of the design):
+    The parameters below go beyond scikit-learn's MLP:
 
     init : {'glorot_uniform', 'he_normal', 'he_uniform', 'lecun_normal'}, default='glorot_uniform'
         Initial weights. 'glorot_uniform' is scikit-learn's (same draws for the same
@@ -930,7 +450,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     clip_value : float or None, default=None
         Clamp each gradient entry to [-clip_value, clip_value] (after clip_norm).
     param_change_tol : float or None, default=None
-        The seeds' stopping rule: stop when no parameter moved by ε = param_change_tol
+        The parameter-change stopping rule: stop when no parameter moved by ε = param_change_tol
         or more during an epoch.
     callbacks : list of callables or None, default=None
         Each is called as ``f(model, info)`` after every epoch, with ``info`` a dict:
@@ -942,7 +462,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     The activation may also be 'leaky_relu' (slope 0.01), 'elu', 'gelu' (exact),
     'softplus' or 'swish'; batch_size may be 'full' (one batch of all samples).
-    verbose=2 shows a progress bar over the epochs (tqdm when installed).
+    progress_bar : bool, default=False
+        Show a progress bar over the epochs with the loss (tqdm when installed; plain
+        lines otherwise).
 
     Attributes
     ----------
@@ -1024,6 +546,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         clip_value=None,
         param_change_tol=None,
         callbacks=None,
+        progress_bar=False,
         class_weight=None,
     ):
         self.class_weight = class_weight
@@ -1058,13 +581,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             clip_value=clip_value,
             param_change_tol=param_change_tol,
             callbacks=callbacks,
+            progress_bar=progress_bar,
         )
 
     @staticmethod
     def _score_function(y, y_pred, sample_weight=None):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, first_pass, state, classes):
         X, y = validate_data(
             self,
             X,
@@ -1072,37 +596,45 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=(np.float64, np.float32),
-            reset=reset,
+            reset=first_pass,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
-        if (not hasattr(self, "classes_")) or (not self.warm_start and not incremental):
-            self._label_binarizer = LabelBinarizer()
-            self._label_binarizer.fit(y)
-            self.classes_ = self._label_binarizer.classes_
-            _validation.check_two_classes(self._label_binarizer, type(self).__name__)
+        if first_pass:
+            encoder = LabelBinarizer()
+            if incremental and not type_of_target(y).startswith("multilabel"):
+                encoder.fit(classes)          # partial_fit's first call: all the classes
+            else:
+                encoder.fit(y)
         else:
-            classes = unique_labels(y)
-            if self.warm_start:
-                if set(classes) != set(self.classes_):
-                    raise ValueError(
-                        "warm_start can only be used where `y` has the same "
-                        "classes as in the previous call to fit. Previously "
-                        f"got {self.classes_}, `y` has {classes}"
-                    )
-            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+            encoder = state.encoder
+            labels = unique_labels(y)
+            if classes is not None and not np.array_equal(encoder.classes_, unique_labels(classes)):
+                raise ValueError(
+                    f"`classes={classes!r}` is not the same as on last call to "
+                    f"partial_fit, was: {encoder.classes_!r}"
+                )
+            if self.warm_start and not incremental and set(labels) != set(encoder.classes_):
+                raise ValueError(
+                    "warm_start can only be used where `y` has the same "
+                    "classes as in the previous call to fit. Previously "
+                    f"got {encoder.classes_}, `y` has {labels}"
+                )
+        if incremental and not encoder.y_type_.startswith("multilabel"):
+            labels = unique_labels(y)
+            if len(np.setdiff1d(labels, encoder.classes_, assume_unique=True)):
                 raise ValueError(
                     "`y` has classes not in `self.classes_`. "
-                    f"`self.classes_` has {self.classes_}. 'y' has {classes}."
+                    f"`self.classes_` has {encoder.classes_}. 'y' has {labels}."
                 )
-        Y = self._label_binarizer.transform(y)
-        return X, Y, self._class_weights(y, incremental)
+        Y = encoder.transform(y)
+        return X, Y, encoder, self._class_weights(y, encoder, incremental)
 
-    def _class_weights(self, y, incremental):
+    def _class_weights(self, y, encoder, incremental):
         """Per-sample weights from class_weight (None when there is none)."""
         if self.class_weight is None:
             return None
-        if self._label_binarizer.y_type_.startswith("multilabel"):
+        if encoder.y_type_.startswith("multilabel"):
             raise ValueError("class_weight is not supported for multilabel targets.")
         if isinstance(self.class_weight, str) and incremental:
             raise ValueError(
@@ -1111,20 +643,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             )
         return compute_sample_weight(self.class_weight, y)
 
-    def _decode(self, Y):
+    @staticmethod
+    def _decode(Y, state):
         """Binarized targets -> labels."""
         if Y.shape[1] == 1:
             Y = Y.ravel()
-        return self._label_binarizer.inverse_transform(Y)
+        return state.encoder.inverse_transform(Y)
 
-    def _output_to_prediction(self, output):
-        y_type = self._label_binarizer.y_type_
-        if y_type == "multiclass":
-            return self.classes_.take(output.argmax(axis=1))
-        if y_type == "binary":
+    @staticmethod
+    def _output_to_prediction(output, state):
+        encoder = state.encoder
+        classes = encoder.classes_
+        if encoder.y_type_ == "multiclass":
+            return classes.take(output.argmax(axis=1))
+        if encoder.y_type_ == "binary":
+            if len(classes) == 1:           # fitted on one class: always that class
+                return np.repeat(classes, output.shape[0])
             # LabelBinarizer's rule: the positive class where p > (1 + 0) / 2
-            return self.classes_.take((output[:, 0] > 0.5).astype(np.intp))
-        return self._label_binarizer.inverse_transform(output)
+            return classes.take((output[:, 0] > 0.5).astype(np.intp))
+        return encoder.inverse_transform(output)
+
+    @property
+    def _label_binarizer(self):
+        return self._fitted_state().encoder
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict class labels.
@@ -1137,7 +678,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
         """
-        return self._output_to_prediction(self._validated_forward(X))
+        return self._output_to_prediction(*self._validated_forward(X))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities, columns in the order of `classes_`.
@@ -1150,8 +691,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
         """
-        output = self._validated_forward(X)
-        if self.n_outputs_ == 1:
+        output, state = self._validated_forward(X)
+        if len(state.encoder.classes_) == 1:   # fitted on one class: certain of it
+            return np.ones((output.shape[0], 1), dtype=output.dtype)
+        if state.n_outputs == 1:
             return np.hstack([1 - output, output])
         return output
 
@@ -1183,31 +726,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         self : object
         """
-        if getattr(self, "classes_", None) is None and classes is None:
+        if "_state" not in self.__dict__ and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        first_call = False
-        if classes is not None:
-            if getattr(self, "classes_", None) is not None:
-                if not np.array_equal(self.classes_, unique_labels(classes)):
-                    raise ValueError(
-                        f"`classes={classes!r}` is not the same as on last call to "
-                        f"partial_fit, was: {self.classes_!r}"
-                    )
-            else:
-                first_call = True
-                self.classes_ = unique_labels(classes)
-        if first_call:
-            self._label_binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
-                self._label_binarizer.fit(y)
-            else:
-                self._label_binarizer.fit(classes)
-            try:
-                _validation.check_two_classes(self._label_binarizer, type(self).__name__)
-            except ValueError:
-                del self.classes_
-                raise
-        return self._fit(X, y, sample_weight=sample_weight, incremental=True)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=True, classes=classes)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -1271,6 +792,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         clip_value=None,
         param_change_tol=None,
         callbacks=None,
+        progress_bar=False,
     ):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes,
@@ -1303,13 +825,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             clip_value=clip_value,
             param_change_tol=param_change_tol,
             callbacks=callbacks,
+            progress_bar=progress_bar,
         )
 
     @staticmethod
     def _score_function(y, y_pred, sample_weight=None):
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, first_pass, state, classes):
         X, y = validate_data(
             self,
             X,
@@ -1318,18 +841,20 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
-            reset=reset,
+            reset=first_pass,
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if self.loss == "poisson":
             _validation.check_poisson_target(y)
-        return X, y, None
+        return X, y, None, None
 
-    def _decode(self, Y):
+    @staticmethod
+    def _decode(Y, state):
         return Y.ravel() if Y.shape[1] == 1 else Y
 
-    def _output_to_prediction(self, output):
+    @staticmethod
+    def _output_to_prediction(output, state):
         return output.ravel() if output.shape[1] == 1 else output
 
     def predict(self, X: ArrayLike) -> np.ndarray:
@@ -1343,7 +868,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
         """
-        return self._output_to_prediction(self._validated_forward(X))
+        return self._output_to_prediction(*self._validated_forward(X))
 
     @available_if(lambda est: est._check_solver())
     def partial_fit(

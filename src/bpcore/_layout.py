@@ -10,26 +10,13 @@ place edits the model.
 import numpy as np
 import scipy.sparse as sp
 
-# codes shared with the kernels (_activations.pxd, _losses.pxd)
-ACTIVATION_CODES = {
-    "identity": 0,
-    "logistic": 1,
-    "tanh": 2,
-    "relu": 3,
-    "leaky_relu": 6,
-    "elu": 7,
-    "gelu": 8,
-    "softplus": 9,
-    "swish": 10,
-}
-LOSS_CODES = {"squared_error": 0, "binary_log_loss": 1, "log_loss": 2, "poisson": 3}
+# The kernels' codes come from their enums (_network.ACTIVATION_CODES, LOSS_CODES).
 OUTPUT_ACTIVATIONS = {
     "squared_error": "identity",
     "binary_log_loss": "logistic",
     "log_loss": "softmax",
     "poisson": "exp",
 }
-LOSS_OF_OUTPUT = {output: loss for loss, output in OUTPUT_ACTIVATIONS.items()}
 
 
 def param_slices(layer_units):
@@ -62,35 +49,6 @@ def pack(coefs, intercepts, dtype):
     """A new flat buffer holding copies of the given arrays."""
     return np.concatenate(
         [np.asarray(a, dtype=dtype).ravel() for a in list(coefs) + list(intercepts)]
-    )
-
-
-def is_view_of(flat, coefs, intercepts, layer_units):
-    """True when every array is the view of `flat` that `views` would make."""
-    if flat is None or len(coefs) != len(layer_units) - 1:
-        return False
-    if len(intercepts) != len(coefs):
-        return False
-    base = flat.__array_interface__["data"][0]
-    item = flat.itemsize
-    coef_slices, intercept_slices = param_slices(layer_units)
-    for array, (start, _, shape) in zip(coefs, coef_slices):
-        if not _is_view_at(array, flat, base + start * item, shape):
-            return False
-    for array, (start, stop) in zip(intercepts, intercept_slices):
-        if not _is_view_at(array, flat, base + start * item, (stop - start,)):
-            return False
-    return True
-
-
-def _is_view_at(array, flat, address, shape):
-    return (
-        isinstance(array, np.ndarray)
-        and array.dtype == flat.dtype
-        and array.shape == tuple(shape)
-        and array.flags.c_contiguous
-        and array.__array_interface__["data"][0] == address
-        and np.shares_memory(array, flat)
     )
 
 

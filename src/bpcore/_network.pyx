@@ -3,12 +3,17 @@
 # and float64 (fused `floating`), with the GIL released.
 #
 # Design
-# a) State is plain arrays owned by Python: one flat parameter buffer (all coefs, then
-#    all intercepts, scikit-learn's packing order), a gradient buffer of the same
-#    layout, optimizer state of the same layout, and one workspace sized for a batch.
-#    A `Network` holds only the shape of the net (sizes, activations, offsets).
+# a) State is plain arrays owned by Python (bpcore._engine.Engine holds them): one flat
+#    parameter buffer (all coefs, then all intercepts, scikit-learn's packing order), a
+#    gradient buffer and optimizer state of the same layout, and one workspace sized
+#    for a batch.  A `Network` holds only the shape of the net (sizes, activations,
+#    offsets).
 # b) One Python -> C crossing per epoch: `train_epoch` runs every mini-batch.
-# c) Threads, one owner: OpenMP.  Each BLAS call is single-threaded (the caller caps
+# c) The `def` functions are the boundary: they check every array they hand to the
+#    `cdef` kernels (sizes, sparse row pointers and column indices) against the
+#    Network, because the kernels run without bounds checks.  No state reachable from
+#    Python can drive a kernel out of bounds.
+# d) Threads, one owner: OpenMP.  Each BLAS call is single-threaded (the caller caps
 #    BLAS at one thread) and works on one fixed chunk (see ROW_CHUNK):
 #      - rows of the batch for everything that is row-local: the forward pass of all
 #        layers, the output error, and the whole δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ);
@@ -17,9 +22,14 @@
 #      - element ranges of the flat buffer for the optimizer step.
 #    The chunks are the same for any thread count, so the weights are too (bitwise);
 #    a governor (Governor) picks each batch's thread count by timing.
-# d) Kernels never raise; they return numbers (loss sums, per-layer squared gradient
+# e) Threads are only started where that is safe (usable_threads): never in a child
+#    forked after this process ran a team (OpenMP's pool did not survive the fork and
+#    would hang), and never more than thread creation was seen to allow (libgomp
+#    exits the process when it cannot create a thread).  One thread runs the same
+#    chunks, so the results are the same.
+# f) Kernels never raise; they return numbers (loss sums, per-layer squared gradient
 #    norms, a divergence flag) and the facade decides what to tell the user.
-# e) Dropout (inverted, hidden layers) draws each mask element from a counter-based
+# g) Dropout (inverted, hidden layers) draws each mask element from a counter-based
 #    generator keyed by (seed, position of the row in the epoch, unit): the masks do
 #    not depend on the thread count, and a fixed seed fixes them (gradient checks).
 #
@@ -30,14 +40,17 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport sqrt, isfinite
+from libc.math cimport isfinite
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm, rows_times_matrix
 from ._activations cimport (add_bias_activate, multiply_derivative,
-                            multiply_dropout_derivative, needs_z, RELU, LEAKY_RELU)
-from ._losses cimport output_loss_delta, output_activation
-from ._optimizers cimport OptimizerConfig, SGD, ADAM, sgd_update, adam_update
+                            multiply_dropout_derivative, needs_z, LEAKY_SLOPE,
+                            IDENTITY, LOGISTIC, TANH, RELU, SOFTMAX, EXP, LEAKY_RELU, ELU,
+                            GELU, SOFTPLUS, SWISH)
+from ._losses cimport (output_loss_delta, output_loss, output_activation,
+                       SQUARED_ERROR, BINARY_LOG_LOSS, LOG_LOSS, POISSON)
+from ._optimizers cimport (OptimizerConfig, ADAM, optimizer_step, step_size, clip_scale)
 
 cdef extern from *:
     """
@@ -49,14 +62,62 @@ cdef extern from *:
     static int omp_get_max_threads(void) { return 1; }
     static double omp_get_wtime(void) { return 0.0; }
     #endif
+
+    /* Where threads may be started (see usable_threads). */
+    static int bpcore_team_started = 0;   /* a team of > 1 thread ran in this process */
+    static int bpcore_forked_child = 0;   /* forked after that: the pool is gone */
+    #if defined(_OPENMP) && !defined(_WIN32)
+    #include <pthread.h>
+    #include <stdlib.h>
+    static __thread int bpcore_threads_seen = 1;  /* this thread started teams this big */
+    static void bpcore_after_fork_in_child(void) {
+        if (bpcore_team_started) bpcore_forked_child = 1;
+    }
+    static int bpcore_watch_forks(void) {
+        return pthread_atfork(NULL, NULL, bpcore_after_fork_in_child);
+    }
+    static void* bpcore_idle(void* arg) { return arg; }
+    /* How many threads (this one included, up to n) can be created now, with the
+       default attributes OpenMP's runtime uses: a team is only started that big. */
+    static int bpcore_probe_threads(int n) {
+        pthread_t* threads = (pthread_t*) malloc(n * sizeof(pthread_t));
+        int made = 0, i;
+        if (threads == NULL) return 1;
+        while (made < n - 1 && pthread_create(&threads[made], NULL, bpcore_idle, NULL) == 0)
+            made++;
+        for (i = 0; i < made; i++) pthread_join(threads[i], NULL);
+        free(threads);
+        return made + 1;
+    }
+    #else
+    static int bpcore_threads_seen = 1;
+    static int bpcore_watch_forks(void) { return 0; }
+    static int bpcore_probe_threads(int n) { return n; }
+    #endif
     """
     int BPCORE_OPENMP
     int omp_get_max_threads() noexcept nogil
     double omp_get_wtime() noexcept nogil
+    int bpcore_team_started
+    int bpcore_forked_child
+    int bpcore_threads_seen
+    int bpcore_watch_forks() noexcept
+    int bpcore_probe_threads(int n) noexcept nogil
+
+bpcore_watch_forks()
 
 # Below this much work (multiply-adds) a stage runs on one thread: starting a team
 # costs a few microseconds, as much as this work takes on one core.
 cdef Py_ssize_t MIN_WORK_PER_THREAD = 1 << 16
+
+# The codes the kernels switch on, for the Python side (one definition: the enums)
+ACTIVATION_CODES = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "relu": RELU,
+                    "leaky_relu": LEAKY_RELU, "elu": ELU, "gelu": GELU,
+                    "softplus": SOFTPLUS, "swish": SWISH}
+OUTPUT_ACTIVATION_CODES = {"softmax": SOFTMAX, "exp": EXP}
+LOSS_CODES = {"squared_error": SQUARED_ERROR, "binary_log_loss": BINARY_LOG_LOSS,
+              "log_loss": LOG_LOSS, "poisson": POISSON}
+LEAKY_RELU_SLOPE = LEAKY_SLOPE
 
 
 def openmp_enabled():
@@ -72,6 +133,34 @@ def omp_max_threads():
     return omp_get_max_threads()
 
 
+def forked_child():
+    """True in a process forked after its parent ran bpcore's threads: it runs on one."""
+    return bool(bpcore_forked_child)
+
+
+cdef int usable_threads(int wanted) noexcept:
+    # The team size a kernel may start now (with the GIL held, so without races):
+    # 1 in a forked child whose parent had a team (entering OpenMP there would hang),
+    # else at most as many threads as this thread can create (libgomp ends the
+    # process when it cannot).  A probe runs once per thread and team size.
+    global bpcore_threads_seen, bpcore_team_started
+    if wanted <= 1 or not BPCORE_OPENMP or bpcore_forked_child:
+        return 1
+    if wanted > bpcore_threads_seen:
+        with nogil:
+            wanted = bpcore_probe_threads(wanted)
+        if wanted <= 1:
+            return 1
+        bpcore_threads_seen = wanted
+    bpcore_team_started = 1
+    return wanted
+
+
+def usable_thread_count(int wanted):
+    """The threads a kernel would run with when asked for `wanted` (see usable_threads)."""
+    return usable_threads(wanted)
+
+
 cdef struct NetSpec:
     Py_ssize_t n_layers           # L: weight layers
     Py_ssize_t* units             # L + 1 sizes: n_features, hidden..., n_outputs
@@ -83,7 +172,8 @@ cdef struct NetSpec:
     Py_ssize_t* intercept_offset  # L: where bˡ starts
     # training workspace for `batch_capacity` rows
     Py_ssize_t batch_capacity
-    Py_ssize_t input_offset       # gathered rows of X (used when batches are shuffled)
+    bint stages_input             # shuffled dense batches are gathered in the workspace
+    Py_ssize_t input_offset       # gathered rows of X (when stages_input)
     Py_ssize_t* a_offset          # L: Aˡ (batch x units[l+1])
     Py_ssize_t* delta_offset      # L: δˡ (batch x units[l+1])
     Py_ssize_t* z_offset          # L: Zˡ for the activations whose σ' needs z, else -1
@@ -92,7 +182,7 @@ cdef struct NetSpec:
     Py_ssize_t* unit_offset       # L: index of layer l's first unit among hidden units
     Py_ssize_t n_hidden_units     # Σ hidden layer sizes
     Py_ssize_t train_workspace
-    Py_ssize_t max_units
+    Py_ssize_t max_layer_units    # the widest layer after the input (prediction scratch)
     double alpha                  # L2 penalty
     int n_threads
     # the chunks threads take (see ROW_CHUNK): weight-gradient tasks are
@@ -113,25 +203,35 @@ cdef class Network:
     layer_units : sequence of int, length L + 1
         ``[n_features, *hidden_layer_sizes, n_outputs]``.
     hidden_activation : sequence of int, length L - 1
-        Activation codes of the hidden layers (see ``_layout.ACTIVATION_CODES``).
+        Activation codes of the hidden layers (``ACTIVATION_CODES``).
     loss : int
-        Loss code; it fixes the output activation.
+        Loss code (``LOSS_CODES``); it fixes the output activation.
     alpha : float
         L2 penalty.
     batch_capacity : int
         Rows of the largest batch the training workspace must hold.
     n_threads : int
-        Threads for the parallel regions.
+        Threads for the parallel regions (fewer where they cannot be started).
     dropout : sequence of float, length L - 1, optional
         Probability of dropping each hidden layer's units in training.
+    stages_input : bool, default=True
+        Reserve workspace to gather shuffled rows of dense X (batch_capacity x
+        n_features).  Sparse X, and batches of consecutive rows, are read in place.
     """
     cdef NetSpec spec
 
     def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
-                  Py_ssize_t batch_capacity, int n_threads, dropout=None):
+                  Py_ssize_t batch_capacity, int n_threads, dropout=None,
+                  bint stages_input=True):
         cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
+        if any(int(u) < 1 for u in layer_units) or batch_capacity < 1:
+            raise ValueError("layer sizes and the batch capacity must be positive")
+        if any(code not in ACTIVATION_CODES.values() for code in hidden_activation):
+            raise ValueError("unknown hidden activation code")
+        if loss not in LOSS_CODES.values():
+            raise ValueError("unknown loss code")
         if dropout is None:
             dropout = [0.0] * (L - 1)
         if len(dropout) != L - 1 or any(not 0 <= p < 1 for p in dropout):
@@ -153,10 +253,11 @@ cdef class Network:
                 or self.spec.z_offset == NULL or self.spec.mask_offset == NULL
                 or self.spec.unit_offset == NULL):
             raise MemoryError()
-        self.spec.max_units = 0
+        self.spec.max_layer_units = 0
         for l in range(L + 1):
             self.spec.units[l] = layer_units[l]
-            self.spec.max_units = max(self.spec.max_units, self.spec.units[l])
+            if l > 0:
+                self.spec.max_layer_units = max(self.spec.max_layer_units, self.spec.units[l])
         self.spec.loss = loss
         self.spec.n_hidden_units = 0
         for l in range(L):
@@ -178,10 +279,11 @@ cdef class Network:
             self.spec.intercept_offset[l] = offset
             offset += self.spec.units[l + 1]
         self.spec.n_params = offset
-        # the training workspace: staged input rows, then per layer A, δ, Z?, mask?
+        # the training workspace: staged input rows (if any), then per layer A, δ, Z?, mask?
         self.spec.batch_capacity = batch_capacity
+        self.spec.stages_input = stages_input
         self.spec.input_offset = 0
-        offset = batch_capacity * self.spec.units[0]
+        offset = batch_capacity * self.spec.units[0] if stages_input else 0
         for l in range(L):
             self.spec.a_offset[l] = offset
             offset += batch_capacity * self.spec.units[l + 1]
@@ -248,8 +350,10 @@ cdef class Network:
         return self.spec.train_workspace
 
     def predict_workspace_size(self, Py_ssize_t chunk_rows):
-        """Elements of the workspace `predict` needs for blocks of `chunk_rows` rows."""
-        return 2 * self.spec.n_threads * chunk_rows * self.spec.max_units
+        """Elements of the workspace `predict` needs for blocks of `chunk_rows` rows:
+        two blocks per thread as wide as the widest layer after the input (X itself is
+        read in place, dense or sparse)."""
+        return 2 * self.spec.n_threads * chunk_rows * self.spec.max_layer_units
 
     def workspace_layout(self):
         """Per layer, where Aˡ, δˡ, Zˡ and the dropout mask start in the training
@@ -350,6 +454,10 @@ cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) no
     return <int> t if t > 1 else 1
 
 
+cdef inline Py_ssize_t n_chunks(Py_ssize_t n, Py_ssize_t chunk) noexcept nogil:
+    return (n + chunk - 1) // chunk
+
+
 cdef struct Batch:
     # Which rows of X a batch holds, and how X is stored.
     const Py_ssize_t* order      # visiting order of the rows (NULL: 0, 1, 2, ...)
@@ -423,50 +531,48 @@ cdef const floating* first_layer_input(const NetSpec* net, const floating* X,
 
 
 cdef struct Extras:
-    # what training adds to a forward/backward pass
+    # what training adds to a forward pass
     bint dropout                   # draw dropout masks (training); off for predictions
     unsigned long long seed        # the masks' seed
     bint track_units               # keep each relu unit's largest output (dead units)
 
 
-cdef double forward_backward_rows(const NetSpec* net, const floating* X, const floating* Y,
-                                  const floating* sample_weight, const Batch* batch,
-                                  Py_ssize_t r0, Py_ssize_t r1,
-                                  const floating* params, floating* ws,
-                                  const Extras* extras, floating* unit_max,
-                                  double* weight_sum) noexcept nogil:
-    # Rows r0..r1 of the batch: the forward pass of every layer (with dropout on the
-    # hidden layers in training), the output error δᴸ = s (Aᴸ - Y) with the loss, and
-    # the δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ) (⊙ the dropout mask).
-    # Returns Σ sᵢ ℓᵢ over these rows and writes Σ sᵢ to weight_sum.
-    # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ, Zˡ)
-    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, r, n_in, n_out
+cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch,
+                       Py_ssize_t r0, Py_ssize_t r1, const floating* params,
+                       floating* ws, floating* ping, floating* pong, floating* out,
+                       const Extras* extras, floating* unit_max) noexcept nogil:
+    # The forward pass Aˡ = σˡ(Aˡ⁻¹ Wˡ + bˡ), l = 1..L, for rows r0..r1 of the batch;
+    # the one routine of training and prediction.
+    #   training (ws != NULL): Aˡ, Zˡ (when σ' needs it) and dropout masks go to the
+    #     rows' blocks of the training workspace ws (INOUT); dropout and dead-unit
+    #     tracking as `extras` says;
+    #   prediction (ws == NULL): the hidden layers alternate between ping and pong
+    #     ((r1 - r0) x max_layer_units each) and Aᴸ goes to rows r0..r1 of out (OUT).
+    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, n_in, n_out
     cdef const floating* a_prev = NULL
     cdef floating* a
     cdef floating* z
-    cdef floating* mask
-    cdef const floating* z_in
-    cdef double loss, s_sum = 0
-    if m <= 0:
-        weight_sum[0] = 0
-        return 0
     if batch.indptr == NULL:
         a_prev = first_layer_input(net, X, batch, r0, r1, ws)
-
-    # forward: Aˡ = σˡ(Aˡ⁻¹ Wˡ + bˡ)
     for l in range(L):
         n_in = net.units[l]
         n_out = net.units[l + 1]
-        a = ws + net.a_offset[l] + r0 * n_out
+        z = NULL
+        if ws != NULL:
+            a = ws + net.a_offset[l] + r0 * n_out
+            if net.z_offset[l] >= 0:
+                z = ws + net.z_offset[l] + r0 * n_out
+        elif l == L - 1:
+            a = out + r0 * n_out
+        else:
+            a = ping if l % 2 == 0 else pong
         if l == 0 and batch.indptr != NULL:
             csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
         else:
             rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
                               params + net.coef_offset[l], a)
+        add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l], z)
         if l < L - 1:
-            z = ws + net.z_offset[l] + r0 * n_out if net.z_offset[l] >= 0 else NULL
-            add_bias_activate(a, m, n_out, params + net.intercept_offset[l],
-                              net.activation[l], z)
             if extras.track_units and (net.activation[l] == RELU
                                        or net.activation[l] == LEAKY_RELU):
                 track_unit_max(a, m, n_out, unit_max + net.unit_offset[l])
@@ -475,12 +581,30 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
                               extras.seed, batch.first + r0)
         a_prev = a
 
-    # output error and loss, fused with the output activation
+
+cdef double forward_backward_rows(const NetSpec* net, const floating* X, const floating* Y,
+                                  const floating* sample_weight, const Batch* batch,
+                                  Py_ssize_t r0, Py_ssize_t r1,
+                                  const floating* params, floating* ws,
+                                  const Extras* extras, floating* unit_max,
+                                  double* weight_sum) noexcept nogil:
+    # Rows r0..r1 of the batch: the forward pass, the output error δᴸ = s (Aᴸ - Y) with
+    # the loss, and the δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ) (⊙ the dropout mask).
+    # Returns Σ sᵢ ℓᵢ over these rows and writes Σ sᵢ to weight_sum.
+    # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ, Zˡ)
+    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, r, n_in, n_out
+    cdef const floating* z_in
+    cdef double loss, s_sum = 0
+    if m <= 0:
+        weight_sum[0] = 0
+        return 0
+    forward_rows(net, X, batch, r0, r1, params, ws, NULL, NULL, NULL, extras, unit_max)
+
     n_out = net.units[L]
     loss = output_loss_delta(ws + net.a_offset[L - 1] + r0 * n_out,
                              ws + net.delta_offset[L - 1] + r0 * n_out,
                              Y, n_out, batch.order, batch.first + r0, sample_weight, m, n_out,
-                             params + net.intercept_offset[L - 1], net.loss)
+                             net.loss)
 
     # δ recursion, from the output back to the first hidden layer
     for l in range(L - 1, 0, -1):
@@ -509,12 +633,19 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
     return loss
 
 
+cdef inline double penalty_term(const NetSpec* net, double coef_squares,
+                                double weight_sum) noexcept nogil:
+    # the L2 term of J: α ‖W‖² / (2 Σs)
+    return 0.5 * net.alpha * coef_squares / weight_sum
+
+
 cdef double weight_gradient_block(const NetSpec* net, const floating* X, const Batch* batch,
                                   Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
                                   const floating* params, floating* grads,
                                   const floating* ws, double weight_sum) noexcept nogil:
     # Output columns c0..c1 of layer l:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
+    # (the penalty's derivative: of penalty_term).
     # grads: OUT (these columns only).  Returns Σ of these columns' squared gradients.
     cdef Py_ssize_t n_rows = batch.n_rows, i, j, r
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
@@ -556,10 +687,6 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
             + sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0))
 
 
-cdef inline Py_ssize_t n_chunks(Py_ssize_t n, Py_ssize_t chunk) noexcept nogil:
-    return (n + chunk - 1) // chunk
-
-
 cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
                            const floating* sample_weight, const Batch* batch,
                            const floating* params, floating* grads, floating* ws,
@@ -569,6 +696,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # weight_sum_out, each layer's ‖∂J/∂θˡ‖² to layer_squares (L); grads: OUT.
     # scratch: net.scratch_size doubles for the per-chunk sums; unit_max:
     # n_threads x n_hidden_units running maxima (when extras.track_units).
+    # The same chunks whatever the thread count (on one thread, one after the other),
+    # so the results do not depend on it, in float32 too.
     cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers
     cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1
     cdef int T1, T2
@@ -578,42 +707,27 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     for l in range(L):
         flops += net.units[l] * net.units[l + 1]
 
-    # The same chunks whatever the thread count (on one thread, one after the other),
-    # so the results do not depend on it, in float32 too.
     row_chunks = n_chunks(n_rows, ROW_CHUNK)
     T1 = threads_for(2 * n_rows * flops, row_chunks, net.n_threads)
-    if T1 == 1:
-        for c in range(row_chunks):
-            r0 = c * ROW_CHUNK
-            r1 = min(n_rows, r0 + ROW_CHUNK)
-            chunk_sums[c] = forward_backward_rows(net, X, Y, sample_weight, batch, r0, r1,
-                                                  params, ws, extras, unit_max,
-                                                  &chunk_sums[net.max_row_chunks + c])
-    else:
-        for c in prange(row_chunks, num_threads=T1, schedule='dynamic', chunksize=1):
-            r0 = c * ROW_CHUNK
-            r1 = min(n_rows, r0 + ROW_CHUNK)
-            chunk_sums[c] = forward_backward_rows(
-                net, X, Y, sample_weight, batch, r0, r1, params, ws, extras,
-                unit_max + threadid() * net.n_hidden_units if extras.track_units else NULL,
-                &chunk_sums[net.max_row_chunks + c])
+    for c in prange(row_chunks, num_threads=T1, use_threads_if=T1 > 1,
+                    schedule='dynamic', chunksize=1):
+        r0 = c * ROW_CHUNK
+        r1 = min(n_rows, r0 + ROW_CHUNK)
+        chunk_sums[c] = forward_backward_rows(
+            net, X, Y, sample_weight, batch, r0, r1, params, ws, extras,
+            unit_max + threadid() * net.n_hidden_units if extras.track_units else NULL,
+            &chunk_sums[net.max_row_chunks + c])
     for c in range(row_chunks):
         loss += chunk_sums[c]
         weight_sum += chunk_sums[net.max_row_chunks + c]
 
     T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
-    if T2 == 1:
-        for task in range(n_tasks):
-            task_squares[task] = weight_gradient_block(
-                net, X, batch, net.task_layer[task], net.task_start[task],
-                min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
-                params, grads, ws, weight_sum)
-    else:
-        for task in prange(n_tasks, num_threads=T2, schedule='dynamic', chunksize=1):
-            task_squares[task] = weight_gradient_block(
-                net, X, batch, net.task_layer[task], net.task_start[task],
-                min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
-                params, grads, ws, weight_sum)
+    for task in prange(n_tasks, num_threads=T2, use_threads_if=T2 > 1,
+                       schedule='dynamic', chunksize=1):
+        task_squares[task] = weight_gradient_block(
+            net, X, batch, net.task_layer[task], net.task_start[task],
+            min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
+            params, grads, ws, weight_sum)
     for l in range(L):
         layer_squares[l] = 0
     for task in range(n_tasks):
@@ -634,36 +748,59 @@ cdef double coef_squared_norm(const NetSpec* net, const floating* params,
     return total
 
 
-cdef void update_range(floating* params, const floating* grads,
-                       floating* state_1, floating* state_2, Py_ssize_t start,
-                       Py_ssize_t stop, double step_size, const OptimizerConfig* config,
-                       bint clipping, double clip_scale) noexcept nogil:
-    if config.kind == SGD:
-        sgd_update(params, grads, state_1, start, stop, config, clipping, <floating> clip_scale)
-    else:
-        adam_update(params, grads, state_1, state_2, start, stop, step_size, config,
-                    clipping, <floating> clip_scale)
+# ---------------------------------------------------------------- the boundary
+cdef Py_ssize_t csr_problem(const Py_ssize_t* indices, const Py_ssize_t* indptr,
+                            Py_ssize_t n_rows, Py_ssize_t nnz,
+                            Py_ssize_t n_columns) noexcept nogil:
+    # 0 when the row pointers run from 0 to nnz without decreasing and every column
+    # index is in [0, n_columns); 1 for bad row pointers; else 2 + the largest index
+    cdef Py_ssize_t r, k, largest = -1, smallest = 0
+    if indptr[0] != 0 or indptr[n_rows] != nnz:
+        return 1
+    for r in range(n_rows):
+        if indptr[r + 1] < indptr[r]:
+            return 1
+    for k in range(nnz):
+        largest = indices[k] if indices[k] > largest else largest
+        smallest = indices[k] if indices[k] < smallest else smallest
+    if smallest < 0:
+        return 1
+    return 0 if largest < n_columns else 2 + largest
 
 
-cdef int check_input(const NetSpec* net, Py_ssize_t n_values, Py_ssize_t n_indices,
-                     Py_ssize_t n_indptr, Py_ssize_t n_samples) except -1:
-    # X is dense (no indices, n_samples * n_features values) or CSR
+cdef int check_input(const NetSpec* net, const Py_ssize_t[::1] indices,
+                     const Py_ssize_t[::1] indptr, Py_ssize_t n_values,
+                     Py_ssize_t n_samples) except -1:
+    # X is dense (no indices, n_samples x n_features values) or CSR whose every column
+    # index is a row of the first layer's weights
+    cdef Py_ssize_t problem, n_features = net.units[0]
     if n_samples < 1:
         raise ValueError("X has no rows")
-    if n_indptr == 0:
-        if n_indices != 0 or n_values != n_samples * net.units[0]:
-            raise ValueError("dense X must hold n_samples * n_features values")
-    elif n_indptr != n_samples + 1 or n_indices != n_values:
-        raise ValueError("CSR X needs n_samples + 1 row pointers and one index per value")
+    if indptr.shape[0] == 0:
+        if indices.shape[0] != 0 or n_values != n_samples * n_features:
+            raise ValueError(
+                f"dense X holds {n_values} values for {n_samples} rows, but the network's "
+                f"first layer takes {n_features} features per row")
+        return 0
+    if indptr.shape[0] != n_samples + 1 or indices.shape[0] != n_values:
+        raise ValueError("sparse X needs n_samples + 1 row pointers and one column index "
+                         "per value")
+    with nogil:
+        problem = csr_problem(&indices[0] if n_values > 0 else NULL, &indptr[0], n_samples,
+                              n_values, n_features)
+    if problem == 1:
+        raise ValueError("sparse X has row pointers that do not run from 0 to the number of "
+                         "values without decreasing, or a negative column index")
+    if problem >= 2:
+        raise ValueError(f"sparse X has column index {problem - 2}, but the network's first "
+                         f"layer takes {n_features} features")
     return 0
 
 
 cdef int check_training_shapes(const NetSpec* net, Py_ssize_t n_samples, Py_ssize_t n_y,
                                Py_ssize_t n_outputs, Py_ssize_t n_weights,
                                Py_ssize_t n_params, Py_ssize_t n_workspace,
-                               Py_ssize_t batch_size) except -1:
-    # The kernels trust their arguments; the facade validates user input, this
-    # catches a facade bug before it becomes an out-of-bounds write.
+                               Py_ssize_t batch_size, bint staged) except -1:
     if n_y != n_samples or n_outputs != net.units[net.n_layers]:
         raise ValueError("Y does not match X and the network's output size")
     if n_weights not in (0, n_samples):
@@ -672,11 +809,20 @@ cdef int check_training_shapes(const NetSpec* net, Py_ssize_t n_samples, Py_ssiz
         raise ValueError("params has the wrong size for this network")
     if batch_size < 1 or batch_size > net.batch_capacity or n_workspace < net.train_workspace:
         raise ValueError("the workspace does not hold a batch of this size")
+    if staged and not net.stages_input:
+        raise ValueError("shuffled dense batches need a network that stages its input")
     return 0
 
 
 cdef inline const Py_ssize_t* pointer_or_null(const Py_ssize_t[::1] array) noexcept:
     return &array[0] if array.shape[0] > 0 else NULL
+
+
+cdef NetSpec with_threads(const NetSpec* spec, int wanted):
+    # a copy of the spec whose thread count is what may be started now
+    cdef NetSpec local = spec[0]
+    local.n_threads = usable_threads(min(wanted, spec.n_threads))
+    return local
 
 
 cdef enum:
@@ -752,6 +898,21 @@ cdef void governor_end_batch(Governor* g, Py_ssize_t rows, double seconds) noexc
         g.phase, g.current, g.left = 0, g.max_threads, PROBE_BATCHES
 
 
+cdef int check_order(const Py_ssize_t[::1] order, Py_ssize_t n_samples) except -1:
+    # every visited row is a row of X
+    cdef Py_ssize_t i, bad = 0
+    if order.shape[0] == 0:
+        return 0
+    if order.shape[0] != n_samples:
+        raise ValueError("order must be empty or have one entry per sample")
+    with nogil:
+        for i in range(n_samples):
+            bad += (order[i] < 0) | (order[i] >= n_samples)
+    if bad:
+        raise ValueError("order holds rows outside X")
+    return 0
+
+
 def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                 const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                 const floating[::1] sample_weight, const Py_ssize_t[::1] order,
@@ -762,7 +923,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 unsigned long long dropout_seed, double[::1] layer_stats,
                 unsigned char[::1] alive, double[::1] governor_state):
     """Run one epoch of mini-batch training: every batch's forward pass, backward pass
-    and optimizer step, with the GIL released.
+    and optimizer step, with the GIL released.  (bpcore._engine.Engine is the caller:
+    it owns these arrays.)
 
     Parameters
     ----------
@@ -815,23 +977,22 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     cdef Batch batch
     cdef Extras extras
     cdef Governor governor
-    cdef NetSpec local
+    cdef NetSpec local = with_threads(spec, spec.n_threads)
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
-    cdef double step_size = config.learning_rate, grad_squares, clip_scale = 1.0, started
+    cdef double rate = config.learning_rate, grad_squares, scale, started
     cdef double* scratch
     cdef double* layer_squares
     cdef double* update_norms
     cdef Py_ssize_t e0, e1
     cdef floating* unit_max
     cdef bint penalised = spec.alpha > 0, diverged = False
-    cdef bint clipping = config.clip_norm > 0 or config.clip_value > 0
 
-    check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n_samples)
+    check_input(spec, X_indices, X_indptr, X.shape[0], n_samples)
     check_training_shapes(spec, n_samples, Y.shape[0], Y.shape[1], sample_weight.shape[0],
-                          params.shape[0], workspace.shape[0], batch_size)
-    if order.shape[0] not in (0, n_samples):
-        raise ValueError("order must be empty or have one entry per sample")
+                          params.shape[0], workspace.shape[0], batch_size,
+                          order.shape[0] > 0 and X_indptr.shape[0] == 0)
+    check_order(order, n_samples)
     if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
             config.kind == ADAM and state_2.shape[0] != spec.n_params):
         raise ValueError("grads and optimizer state must match the parameter buffer")
@@ -839,8 +1000,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
         raise ValueError("layer_stats needs 2 L entries and alive one per hidden unit")
     if governor_state.shape[0] != 8:
         raise ValueError("governor_state needs 8 entries")
-    governor_load(&governor, &governor_state[0], spec.n_threads)
-    local = spec[0]
+    governor_load(&governor, &governor_state[0], local.n_threads)
     batch.order = pointer_or_null(order)
     batch.indices = pointer_or_null(X_indices)
     batch.indptr = pointer_or_null(X_indptr)
@@ -848,12 +1008,12 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     extras.seed = dropout_seed
     extras.track_units = True
     scratch = <double*> malloc(spec.scratch_size * sizeof(double))
-    unit_max = <floating*> malloc((spec.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
+    unit_max = <floating*> malloc((local.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
     if scratch == NULL or unit_max == NULL:
         free(scratch)
         free(unit_max)
         raise MemoryError()
-    memset(unit_max, 0, (spec.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
+    memset(unit_max, 0, (local.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
     layer_squares = scratch + spec.scratch_size - L
     update_norms = scratch + 2 * spec.max_row_chunks + spec.n_tasks
     layer_stats[:] = 0
@@ -880,20 +1040,18 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                     diverged = True        # stop before this batch's step
                     break
                 data_total += batch.n_rows * (batch_loss / weight_sum)
-                penalty_total += batch.n_rows * (0.5 * spec.alpha * sq_norm / weight_sum)
+                penalty_total += batch.n_rows * penalty_term(spec, sq_norm, weight_sum)
                 if config.kind == ADAM:
                     adam_step += 1
-                    step_size = (config.learning_rate * sqrt(1 - config.beta_2 ** adam_step)
-                                 / (1 - config.beta_1 ** adam_step))
-                if config.clip_norm > 0:
-                    clip_scale = min(1.0, config.clip_norm / (sqrt(grad_squares) + 1e-6))
-                for part in prange(spec.update_chunks, num_threads=T3,
+                rate = step_size(&config, adam_step)
+                scale = clip_scale(&config, grad_squares)
+                for part in prange(spec.update_chunks, num_threads=T3, use_threads_if=T3 > 1,
                                    schedule='dynamic', chunksize=1):
                     e0 = part * UPDATE_CHUNK
                     e1 = min(spec.n_params, e0 + UPDATE_CHUNK)
-                    update_range(&params[0], &grads[0], &state_1[0],
-                                 &state_2[0] if config.kind == ADAM else NULL,
-                                 e0, e1, step_size, &config, clipping, clip_scale)
+                    optimizer_step(&params[0], &grads[0], &state_1[0],
+                                   &state_2[0] if config.kind == ADAM else NULL,
+                                   e0, e1, &config, rate, scale)
                     if penalised:
                         update_norms[part] = coef_squared_norm(spec, &params[0], e0, e1)
                 if penalised:
@@ -904,7 +1062,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 batch.first += batch.n_rows
                 with gil:
                     PyErr_CheckSignals()   # raises KeyboardInterrupt between batches
-            for t in range(spec.n_threads):
+            for t in range(local.n_threads):
                 for l in range(spec.n_hidden_units):
                     if unit_max[t * spec.n_hidden_units + l] > 0:
                         alive[l] = 1
@@ -935,15 +1093,16 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
     grads is filled with ∂J/∂θ for J = data_loss + penalty.
     """
     cdef NetSpec* spec = &net.spec
+    cdef NetSpec local = with_threads(spec, spec.n_threads)
     cdef Py_ssize_t n_samples = Y.shape[0]
     cdef Batch batch
     cdef Extras extras
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double loss, weight_sum, sq_norm = 0
     cdef double* scratch
-    check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n_samples)
+    check_input(spec, X_indices, X_indptr, X.shape[0], n_samples)
     check_training_shapes(spec, n_samples, Y.shape[0], Y.shape[1], sample_weight.shape[0],
-                          params.shape[0], workspace.shape[0], n_samples)
+                          params.shape[0], workspace.shape[0], n_samples, False)
     if grads.shape[0] != spec.n_params:
         raise ValueError("grads must match the parameter buffer")
     batch.order = NULL
@@ -959,40 +1118,44 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
         raise MemoryError()
     try:
         with nogil:
-            loss = batch_gradient(spec, &X[0], &Y[0, 0], sw_ptr, &batch,
+            loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                   &params[0], &grads[0], &workspace[0], &extras, NULL, scratch,
                                   scratch + spec.scratch_size - spec.n_layers, &weight_sum)
             if spec.alpha > 0:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
     finally:
         free(scratch)
-    return loss / weight_sum, 0.5 * spec.alpha * sq_norm / weight_sum
+    return loss / weight_sum, penalty_term(spec, sq_norm, weight_sum)
 
 
-cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch,
-                       Py_ssize_t r0, Py_ssize_t r1, const floating* params, floating* out,
-                       floating* ping, floating* pong) noexcept nogil:
-    # out[r0:r1] = the network's output for rows r0..r1 of X; ping, pong: scratch of
-    # (r1 - r0) x max_units each
-    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, n_in, n_out
-    cdef const floating* a_prev = X + r0 * net.units[0]
-    cdef floating* a
-    cdef floating* spare
-    for l in range(L):
-        n_in = net.units[l]
-        n_out = net.units[l + 1]
-        a = out + r0 * n_out if l == L - 1 else ping
-        if l == 0 and batch.indptr != NULL:
-            csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
+def output_objective(Network net, const floating[:, ::1] out, const floating[:, ::1] Y,
+                const floating[::1] sample_weight, const floating[::1] params):
+    """The objective J at given outputs (a validation loss): no backward pass.
+
+    out : the network's outputs Aᴸ for the rows of Y (from `predict`); sample_weight
+    empty for unit weights.  Returns (Σᵢ sᵢ ℓᵢ / Σᵢ sᵢ, α ‖W‖² / (2 Σᵢ sᵢ)).
+    """
+    cdef NetSpec* spec = &net.spec
+    cdef Py_ssize_t i, n = out.shape[0]
+    cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
+    cdef double total, weight_sum = 0, sq_norm = 0
+    if n < 1 or Y.shape[0] != n or out.shape[1] != spec.units[spec.n_layers] or (
+            Y.shape[1] != out.shape[1]):
+        raise ValueError("out and Y must have the same rows and the network's outputs")
+    if sample_weight.shape[0] not in (0, n):
+        raise ValueError("sample_weight must be empty or have one entry per sample")
+    if params.shape[0] != spec.n_params:
+        raise ValueError("params has the wrong size for this network")
+    with nogil:
+        total = output_loss(&out[0, 0], &Y[0, 0], sw_ptr, n, out.shape[1], spec.loss)
+        if sw_ptr == NULL:
+            weight_sum = n
         else:
-            rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
-                              params + net.coef_offset[l], a)
-        add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l],
-                          NULL)
-        a_prev = a
-        spare = ping
-        ping = pong
-        pong = spare
+            for i in range(n):
+                weight_sum += sw_ptr[i]
+        if spec.alpha > 0:
+            sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
+    return total / weight_sum, penalty_term(spec, sq_norm, weight_sum)
 
 
 cdef Py_ssize_t count_not_finite(const floating* x, Py_ssize_t n) noexcept nogil:
@@ -1000,6 +1163,22 @@ cdef Py_ssize_t count_not_finite(const floating* x, Py_ssize_t n) noexcept nogil
     cdef Py_ssize_t i, bad = 0
     for i in range(n):
         bad += (x[i] - x[i]) != 0
+    return bad
+
+
+cdef Py_ssize_t predict_block(const NetSpec* net, const floating* X, const Batch* batch,
+                             Py_ssize_t r0, Py_ssize_t r1, const floating* params,
+                             floating* out, floating* ping, floating* pong) noexcept nogil:
+    # rows r0..r1: the forward pass into out; returns the count of X's non-finite
+    # entries among these rows (dense X: counted while the block is in cache for the
+    # product; sparse X is counted once by the caller)
+    cdef Extras none
+    cdef Py_ssize_t bad = 0
+    none.dropout = False
+    none.track_units = False
+    if batch.indptr == NULL:
+        bad = count_not_finite(X + r0 * net.units[0], (r1 - r0) * net.units[0])
+    forward_rows(net, X, batch, r0, r1, params, NULL, ping, pong, out, &none, NULL)
     return bad
 
 
@@ -1017,61 +1196,51 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
     the outputs of the blocks holding them are not meaningful).
     """
     cdef NetSpec* spec = &net.spec
-    cdef Py_ssize_t n = out.shape[0], n_chunks, c, r0, r1, block, flops = 0, l, bad = 0
-    cdef Py_ssize_t n_features = spec.units[0]
+    cdef NetSpec local
+    cdef Py_ssize_t n = out.shape[0], n_blocks, c, r0, r1, block, flops = 0, l, bad = 0
     cdef Batch batch
     cdef int T, tid
     if n == 0:
         return 0
-    check_input(spec, X.shape[0], X_indices.shape[0], X_indptr.shape[0], n)
+    check_input(spec, X_indices, X_indptr, X.shape[0], n)
     if out.shape[1] != spec.units[spec.n_layers]:
         raise ValueError("out does not match the network's output size")
     if params.shape[0] != spec.n_params:
         raise ValueError("params has the wrong size for this network")
-    if chunk_rows < 1 or workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_units:
+    if chunk_rows < 1 or workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_layer_units:
         raise ValueError("the workspace does not hold the prediction blocks")
     batch.order = NULL
     batch.first = 0
     batch.n_rows = n
     batch.indices = pointer_or_null(X_indices)
     batch.indptr = pointer_or_null(X_indptr)
-    block = chunk_rows * spec.max_units
-    n_chunks = (n + chunk_rows - 1) // chunk_rows
+    block = chunk_rows * spec.max_layer_units
+    n_blocks = n_chunks(n, chunk_rows)
     for l in range(spec.n_layers):
         flops += spec.units[l] * spec.units[l + 1]
-    T = threads_for(n * flops, n_chunks, spec.n_threads)
+    local = with_threads(spec, threads_for(n * flops, n_blocks, spec.n_threads))
+    T = local.n_threads
     with nogil:
         if batch.indptr != NULL:
             bad = count_not_finite(&X[0], X.shape[0])
-        if T == 1:
-            for c in range(n_chunks):
-                r0 = c * chunk_rows
-                r1 = min(n, r0 + chunk_rows)
-                if batch.indptr == NULL:
-                    bad += count_not_finite(&X[r0 * n_features], (r1 - r0) * n_features)
-                forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
-                             &workspace[0], &workspace[block])
-        else:
-            for c in prange(n_chunks, num_threads=T, schedule='static'):
-                tid = threadid()
-                r0 = c * chunk_rows
-                r1 = min(n, r0 + chunk_rows)
-                if batch.indptr == NULL:
-                    bad += count_not_finite(&X[r0 * n_features], (r1 - r0) * n_features)
-                forward_rows(spec, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
-                             &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
+        for c in prange(n_blocks, num_threads=T, use_threads_if=T > 1, schedule='static'):
+            tid = threadid()
+            r0 = c * chunk_rows
+            r1 = min(n, r0 + chunk_rows)
+            bad += predict_block(&local, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
+                                 &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
     return bad
 
 
 def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] params,
                  floating[:, ::1] out):
-    """out = the network's output for a few rows of X, on this thread, with no
+    """out = the network's output for a few rows of dense X, on this thread, with no
     workspace to pass (the small-prediction path: a call costs about a microsecond).
 
     Returns the number of entries of X that are not finite; out is not written then.
     """
     cdef NetSpec* spec = &net.spec
-    cdef Py_ssize_t n = X.shape[0], i, bad = 0, size = X.shape[0] * X.shape[1]
+    cdef Py_ssize_t n = X.shape[0], bad = 0
     cdef floating* scratch
     cdef Batch batch
     if X.shape[1] != spec.units[0] or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
@@ -1081,15 +1250,16 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     if n == 0:
         return 0
     batch.order = NULL
+    batch.first = 0
     batch.indices = NULL
     batch.indptr = NULL
-    scratch = <floating*> malloc(2 * n * spec.max_units * sizeof(floating))
+    scratch = <floating*> malloc(2 * n * spec.max_layer_units * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
     with nogil:
-        bad = count_not_finite(&X[0, 0], size)
+        bad = count_not_finite(&X[0, 0], n * spec.units[0])
         if bad == 0:
-            forward_rows(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
-                         scratch, scratch + n * spec.max_units)
+            predict_block(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
+                          scratch, scratch + n * spec.max_layer_units)
     free(scratch)
     return bad

@@ -13,9 +13,10 @@ import numpy as np
 from scipy.special import erf, expit, xlogy
 
 from ._layout import OUTPUT_ACTIVATIONS, views
+from ._network import LEAKY_RELU_SLOPE
 
 
-LEAKY_SLOPE = 0.01
+LEAKY_SLOPE = LEAKY_RELU_SLOPE   # the kernels' constant: a definition, not logic under test
 
 
 def activate(Z, name):

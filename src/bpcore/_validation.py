@@ -125,6 +125,7 @@ PARAMETER_RULES = {
     "clip_value": _either(_none(), _interval(0, None, False, False)),
     "param_change_tol": _either(_none(), _interval(0, None, True, False)),
     "callbacks": _callbacks(),
+    "progress_bar": _boolean(),
     "class_weight": _class_weight(),
 }
 
@@ -167,18 +168,6 @@ def dropout_rates(value, n_hidden, name="the estimator"):
             f"float per hidden layer ({n_hidden}). Got {value!r} instead."
         )
     return [float(r) for r in rates]
-
-
-def check_two_classes(label_binarizer, name):
-    """A classifier learns from at least two classes (multilabel targets excepted)."""
-    if label_binarizer.y_type_.startswith("multilabel"):
-        return
-    if len(label_binarizer.classes_) < 2:
-        label = label_binarizer.classes_[0]
-        label = label.item() if hasattr(label, "item") else label
-        raise ValueError(
-            f"{name} needs samples of at least two classes in y; got one class: {label!r}."
-        )
 
 
 def check_poisson_target(Y):

@@ -8,9 +8,9 @@ a check of those gradients against finite differences.
     print(check_gradients(model, X[:20], y[:20]))
 
 The objective is J = Σᵢ sᵢ ℓ(aᴸᵢ, yᵢ) / Σᵢ sᵢ + α ‖W‖² / (2 Σᵢ sᵢ), computed over the
-given rows as one batch by the same compiled kernels that train the model.  This is
-the seeds' "forward analysis against the backward pass": finite differences need two
-forward passes per parameter, backpropagation one backward pass for all of them.
+given rows as one batch by the same compiled kernels that train the model.  Finite
+differences need two forward passes per parameter; backpropagation one backward pass
+for all of them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.base import is_classifier
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from . import _layout, _network, _validation
-from ._threads import blas_single_threaded, effective_n_threads
+from . import _layout, _validation
+from ._engine import Engine, TrainingData
+from ._threads import blas_single_threaded
 
 
 @dataclass
@@ -51,45 +51,27 @@ class Gradients:
     deltas: list | None = None
 
 
-def _prepare(model, X, y, sample_weight, dtype):
-    check_is_fitted(model)
+def _engine(model, X, y, sample_weight, dtype, dropout_seed):
+    """An Engine over the given rows as one batch, on a copy of the model's parameters
+    in `dtype`, and the validated X."""
+    state = model._fitted_state()
     X = validate_data(model, X, reset=False, accept_sparse=["csr", "csc"],
                       dtype=(np.float64, np.float32))
-    if is_classifier(model):
-        Y = model._label_binarizer.transform(y)
-    else:
-        Y = np.asarray(y)
-    Y = np.ascontiguousarray(np.asarray(Y, dtype=dtype).reshape(X.shape[0], -1))
-    if Y.shape[1] != model.n_outputs_:
-        raise ValueError(f"y has {Y.shape[1]} outputs; the model has {model.n_outputs_}.")
-    if sample_weight is None:
-        weights = np.empty(0, dtype=dtype)
-    else:
-        weights = np.ascontiguousarray(_check_sample_weight(sample_weight, X, dtype=dtype))
-    return X, Y, weights
-
-
-def _objective(model, X, y, sample_weight, dtype, dropout_seed):
-    """(function of the flat vector θ returning (J, ∂J/∂θ), θ₀, network, workspace)."""
-    X, Y, weights = _prepare(model, X, y, sample_weight, dtype)
-    layer_units = model._layer_units()
-    dropout = (_validation.dropout_rates(model.dropout, len(layer_units) - 2)
+    if X.shape[1] != state.n_features:
+        raise ValueError(f"X has {X.shape[1]} features; the model takes {state.n_features}.")
+    Y = state.encoder.transform(y) if state.encoder is not None else np.asarray(y)
+    Y = np.asarray(Y, dtype=dtype).reshape(X.shape[0], -1)
+    if Y.shape[1] != state.n_outputs:
+        raise ValueError(f"y has {Y.shape[1]} outputs; the model has {state.n_outputs}.")
+    if sample_weight is not None:
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+    dropout = (_validation.dropout_rates(model.dropout, len(state.layer_units) - 2)
                if dropout_seed is not None else None)
-    net = model._network(layer_units, X.shape[0], effective_n_threads(), dropout)
-    workspace = np.zeros(net.train_workspace_size, dtype=dtype)
-    inputs = _layout.kernel_input(X, dtype)
-    theta0 = model._flat_params().astype(dtype)
-
-    def objective(theta):
-        params = np.ascontiguousarray(theta, dtype=dtype)
-        grads = np.empty_like(params)
-        with blas_single_threaded():
-            data, penalty = _network.loss_gradient(
-                net, *inputs, Y, weights, params, grads, workspace, dropout_seed
-            )
-        return data + penalty, grads
-
-    return objective, theta0, net, workspace, X
+    params = state.current_params().astype(dtype)
+    data = TrainingData.from_arrays(X, Y, sample_weight, dtype)
+    engine = Engine(state, params, data, alpha=model.alpha, batch_size=X.shape[0],
+                    dropout=dropout)
+    return engine, state, X
 
 
 def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropout_seed=None):
@@ -112,22 +94,15 @@ def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropo
     -------
     Gradients
     """
-    dtype = model._flat_params().dtype
-    objective, theta, net, workspace, X = _objective(model, X, y, sample_weight, dtype, dropout_seed)
-    loss, grads = objective(theta)
-    coef_grads, intercept_grads = _layout.views(grads, model._layer_units())
-    result = Gradients(float(loss), coef_grads, intercept_grads)
+    dtype = model._fitted_state().dtype
+    engine, state, X = _engine(model, X, y, sample_weight, dtype, dropout_seed)
+    with blas_single_threaded():
+        data_loss, penalty = engine.gradient(dropout_seed)
+    coef_grads, intercept_grads = _layout.views(engine.grads.copy(), state.layer_units)
+    result = Gradients(float(data_loss + penalty), coef_grads, intercept_grads)
     if return_layers:
-        n = X.shape[0]
-        layout = net.workspace_layout()
-        result.activations = [X] + [
-            workspace[p["A"] : p["A"] + n * p["units"]].reshape(n, p["units"]).copy()
-            for p in layout
-        ]
-        result.deltas = [
-            workspace[p["delta"] : p["delta"] + n * p["units"]].reshape(n, p["units"]).copy()
-            for p in layout
-        ]
+        activations, result.deltas = engine.layer_activations(X.shape[0])
+        result.activations = [X] + activations
     return result
 
 
@@ -191,9 +166,17 @@ def check_gradients(model, X, y, sample_weight=None, *, step=1e-5, dropout_seed=
     -------
     GradientCheck
     """
-    objective, theta, _, _, _ = _objective(model, X, y, sample_weight, np.float64, dropout_seed)
+    engine, state, _ = _engine(model, X, y, sample_weight, np.float64, dropout_seed)
+    theta = engine.params.copy()
+
+    def objective(point):
+        engine.params[:] = point
+        with blas_single_threaded():
+            data_loss, penalty = engine.gradient(dropout_seed)
+        return data_loss + penalty, engine.grads.copy()
+
     _, grad = objective(theta)
-    coef_slices, intercept_slices = _layout.param_slices(model._layer_units())
+    coef_slices, intercept_slices = _layout.param_slices(state.layer_units)
     rng = np.random.default_rng(random_state)
     report = GradientCheck(step=step)
     for layer, ((c0, c1, _), (b0, b1)) in enumerate(zip(coef_slices, intercept_slices)):

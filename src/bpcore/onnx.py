@@ -24,6 +24,8 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.utils.validation import check_is_fitted
 
+from . import _layout, _network
+
 try:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
@@ -73,7 +75,7 @@ def _activation(graph, z, name):
     positive = graph.op("Max", [z, zero])
     negative = graph.op("Min", [z, zero])
     if name == "leaky_relu":
-        return graph.op("Add", [positive, graph.op("Mul", [negative, graph.constant(0.01)])])
+        return graph.op("Add", [positive, graph.op("Mul", [negative, graph.constant(_network.LEAKY_RELU_SLOPE)])])
     if name == "elu":
         # z for z > 0, e^z - 1 otherwise  =  max(z, 0) + (e^min(z, 0) - 1)
         expm1 = graph.op("Sub", [graph.op("Exp", [negative]), graph.constant(1.0)])
@@ -117,29 +119,30 @@ def to_onnx(model, *, name=None, opset=OPSET):
         module's documentation.  The model is checked with ``onnx.checker``.
     """
     check_is_fitted(model)
-    params = model._flat_params()
-    dtype = params.dtype
+    state = model._fitted_state()
+    dtype = state.dtype
     graph = _Graph(dtype)
     tensor_type = _TYPES[dtype]
-    n_features = model.coefs_[0].shape[0]
+    n_features = state.n_features
+    coefs, intercepts = _layout.views(state.current_params(), state.layer_units)
     current = "X"
-    last = len(model.coefs_) - 1
-    for layer, (coef, intercept) in enumerate(zip(model.coefs_, model.intercepts_)):
+    last = len(coefs) - 1
+    for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
         W = graph.constant(coef, f"coef{layer}")
         b = graph.constant(intercept, f"intercept{layer}")
         current = graph.op("Gemm", [current, W, b], base=f"z{layer}")
         if layer < last:
-            current = _activation(graph, current, model.activation)
+            current = _activation(graph, current, state.activation)
 
     outputs = []
-    out_activation = model.out_activation_
+    out_activation = state.out_activation
     if not is_classifier(model):
         result = graph.op("Exp", [current]) if out_activation == "exp" else current
         graph.nodes.append(helper.make_node("Identity", [result], ["variable"]))
-        outputs.append(helper.make_tensor_value_info("variable", tensor_type, [None, model.n_outputs_]))
+        outputs.append(helper.make_tensor_value_info("variable", tensor_type, [None, state.n_outputs]))
     else:
-        classes = np.asarray(model.classes_)
-        multilabel = model._label_binarizer.y_type_.startswith("multilabel")
+        classes = np.asarray(state.encoder.classes_)
+        multilabel = state.encoder.y_type_.startswith("multilabel")
         if out_activation == "softmax":
             probabilities = graph.op("Softmax", [current], axis=1)
             index = graph.op("ArgMax", [probabilities], axis=1, keepdims=0)
@@ -169,9 +172,9 @@ def to_onnx(model, *, name=None, opset=OPSET):
             outputs.append(helper.make_tensor_value_info("label", label_type, [None]))
         else:
             outputs.append(helper.make_tensor_value_info("label", TensorProto.INT64,
-                                                         [None, model.n_outputs_]))
+                                                         [None, state.n_outputs]))
         graph.nodes.append(helper.make_node("Identity", [probabilities], ["probabilities"]))
-        width = 2 if (out_activation == "logistic" and not multilabel) else model.n_outputs_
+        width = 2 if (out_activation == "logistic" and not multilabel) else state.n_outputs
         outputs.append(helper.make_tensor_value_info("probabilities", tensor_type, [None, width]))
 
     onnx_graph = helper.make_graph(

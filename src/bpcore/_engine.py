@@ -1,0 +1,175 @@
+"""The Engine: everything training holds between the estimator and the kernels.
+
+An Engine is built from a model's layout, a parameter buffer it trains in place
+(never the published model's own buffer), the training data and the options.  It
+owns the kernels' Network, the workspace, the gradient buffer, the per-layer
+statistics and the thread governor's state, and makes the calls into
+`_network` with them:
+
+    engine.run_epoch(optimizer, config, order, seed)   one epoch of mini-batches
+    engine.objective(theta)                            J and ∂J/∂θ for L-BFGS
+    engine.gradient(dropout_seed)                      J and ∂J/∂θ at the buffer
+
+The optimizer's state (velocity, Adam's moments and step count, the current rate)
+lives in an `OptimizerState`, which the estimator keeps across `partial_fit` calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _layout, _network
+from ._threads import effective_n_threads
+
+STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+
+@dataclass
+class TrainingData:
+    """Inputs and targets as the kernels take them."""
+
+    X: object                # (values, indices, indptr), see _layout.kernel_input
+    Y: np.ndarray            # (n_samples, n_outputs), C-ordered, the model's dtype
+    sample_weight: np.ndarray  # (n_samples,) or (0,) for unit weights
+    sparse: bool
+
+    @classmethod
+    def from_arrays(cls, X, Y, sample_weight, dtype):
+        weights = (np.empty(0, dtype=dtype) if sample_weight is None
+                   else np.ascontiguousarray(sample_weight, dtype=dtype))
+        inputs = _layout.kernel_input(X, dtype)
+        return cls(inputs, np.ascontiguousarray(Y, dtype=dtype), weights,
+                   sparse=inputs[2].size > 0)
+
+    @property
+    def n_samples(self):
+        return self.Y.shape[0]
+
+
+class OptimizerState:
+    """A stochastic solver's state over the flat parameter vector."""
+
+    def __init__(self, solver, n_params, dtype, learning_rate):
+        self.solver = solver
+        self.learning_rate = float(learning_rate)
+        self.adam_step = 0
+        self.state_1 = np.zeros(n_params, dtype=dtype)       # velocity, or Adam's m
+        self.state_2 = (np.zeros(n_params, dtype=dtype) if solver == "adam"
+                        else np.empty(0, dtype=dtype))       # Adam's v
+
+    def fits(self, solver, n_params, dtype):
+        """True when this state can continue training with `solver` on such a buffer."""
+        return (self.solver == solver and self.state_1.size == n_params
+                and self.state_1.dtype == dtype)
+
+    def config(self, estimator):
+        """The kernel's OptimizerConfig for the next epoch."""
+        return {
+            "kind": 0 if self.solver == "sgd" else 1,
+            "learning_rate": self.learning_rate,
+            "momentum": float(estimator.momentum),
+            "nesterov": bool(estimator.nesterovs_momentum),
+            "beta_1": float(estimator.beta_1),
+            "beta_2": float(estimator.beta_2),
+            "epsilon": float(estimator.epsilon),
+            "clip_norm": float(estimator.clip_norm or 0.0),
+            "clip_value": float(estimator.clip_value or 0.0),
+        }
+
+
+@dataclass
+class EpochStats:
+    """What one epoch reports."""
+
+    data_loss: float         # Σ over batches of n_batch · (batch's data term)
+    penalty: float           # Σ over batches of n_batch · (batch's L2 term)
+    n_batches: int
+    diverged: bool           # the last batch's loss or gradient was not finite
+    layer_squares: np.ndarray  # per layer Σ over batches of ‖∂J/∂θˡ‖²
+    last_layer_squares: np.ndarray  # the same for the last batch run
+    alive: np.ndarray        # per hidden unit: had a positive output (relu-like)
+
+
+class Engine:
+    """Training buffers and calls for one model layout and one data set.
+
+    Parameters
+    ----------
+    state : ModelState
+        The layout (its parameters are not touched).
+    params : ndarray
+        The buffer to train, in place.
+    data : TrainingData
+    alpha : float
+    batch_size : int
+        Rows per batch (the workspace's capacity).
+    dropout : list of float or None
+    shuffled : bool
+        Batches visit the rows in a given order (dense rows are then gathered).
+    """
+
+    def __init__(self, state, params, data, *, alpha, batch_size, dropout=None, shuffled=False):
+        self.data = data
+        self.params = params
+        self.net = state.network(
+            effective_n_threads(), alpha=float(alpha), batch_capacity=batch_size,
+            dropout=dropout, stages_input=shuffled and not data.sparse,
+        )
+        self.batch_size = batch_size
+        self.workspace = np.empty(self.net.train_workspace_size, dtype=params.dtype)
+        self.grads = np.empty_like(params)
+        n_layers = len(state.layer_units) - 1
+        self._layer_stats = np.zeros(2 * n_layers)
+        self._alive = np.zeros(self.net.n_hidden_units, dtype=np.uint8)
+        self._governor = np.zeros(8)   # the thread governor's state, across epochs
+        self._no_order = np.empty(0, dtype=np.intp)
+
+    def run_epoch(self, optimizer, config, order=None, dropout_seed=0):
+        """One epoch of mini-batches over the data, in `order` (None: as stored)."""
+        data = self.data
+        self._alive[:] = 0
+        data_loss, penalty, adam_step, n_batches, diverged = _network.train_epoch(
+            self.net, *data.X, data.Y, data.sample_weight,
+            self._no_order if order is None else order, self.batch_size,
+            self.params, self.grads, optimizer.state_1, optimizer.state_2, self.workspace,
+            config, optimizer.adam_step, dropout_seed, self._layer_stats, self._alive,
+            self._governor,
+        )
+        if not diverged:
+            optimizer.adam_step = adam_step
+        n_layers = self._layer_stats.size // 2
+        return EpochStats(data_loss, penalty, n_batches, diverged,
+                          self._layer_stats[:n_layers].copy(),
+                          self._layer_stats[n_layers:].copy(), self._alive.copy())
+
+    def gradient(self, dropout_seed=None):
+        """(data term, L2 term) of J over all rows as one batch at the buffer; the
+        gradient is left in `grads`, every layer's Aˡ and δˡ in the workspace."""
+        data = self.data
+        return _network.loss_gradient(self.net, *data.X, data.Y, data.sample_weight,
+                                      self.params, self.grads, self.workspace, dropout_seed)
+
+    def objective(self, theta):
+        """(J, ∂J/∂θ as float64) at θ, for scipy's L-BFGS (which hands float64)."""
+        self.params[:] = theta
+        data_loss, penalty = self.gradient()
+        return data_loss + penalty, self.grads.astype(np.float64)
+
+    def layer_activations(self, n_rows):
+        """Each layer's Aˡ and δˡ (copies) left in the workspace by `gradient`."""
+        layout = self.net.workspace_layout()
+        pick = lambda start, units: self.workspace[start:start + n_rows * units].reshape(
+            n_rows, units).copy()
+        return ([pick(p["A"], p["units"]) for p in layout],
+                [pick(p["delta"], p["units"]) for p in layout])
+
+
+def objective_at_outputs(state, output, Y, sample_weight, alpha, params):
+    """(data term, L2 term) of J for given network outputs (a validation loss)."""
+    net = state.network(1, alpha=float(alpha))
+    weights = (np.empty(0, dtype=output.dtype) if sample_weight is None
+               else np.ascontiguousarray(sample_weight, dtype=output.dtype))
+    Y = np.ascontiguousarray(np.asarray(Y, dtype=output.dtype).reshape(output.shape))
+    return _network.output_objective(net, output, Y, weights, params)

@@ -1,0 +1,217 @@
+"""A fitted model as one object: layout, parameter buffer and output encoding.
+
+`ModelState` is what `predict` reads, once per call, and what `fit` publishes, in one
+assignment, when it has a new model: a concurrent `predict` sees the old model or the
+new one, never a mix.  ``coefs_[l]`` and ``intercepts_[l]`` are views of the state's
+flat buffer, so editing them in place edits the model.  A layer the user *assigns*
+(``model.coefs_[0] = W``) is noticed by identity (O(layers)): prediction packs the
+assigned arrays into a buffer of the model's dtype for that call (converting them, or
+refusing an array of the wrong shape with a message naming the layer), and the next
+fit starts from them; no other layer ever changes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _layout, _network
+from ._threads import blas_single_threaded, effective_n_threads
+
+_SMALL_ROWS = 256     # largest input for the serial small-prediction path
+_BLOCK_ROWS = 1024    # rows a thread multiplies at once in large predictions
+# the small-prediction kernel's specialisations, called without the fused dispatcher
+_PREDICT_ROWS = {
+    np.dtype(np.float32): _network.predict_rows.__signatures__["float"],
+    np.dtype(np.float64): _network.predict_rows.__signatures__["double"],
+}
+
+
+class ModelState:
+    """The layout, the parameters and the output encoding of a fitted network.
+
+    Parameters
+    ----------
+    layer_units : sequence of int
+        ``[n_features, *hidden_layer_sizes, n_outputs]``.
+    activation : str
+        The hidden layers' activation.
+    loss : str
+        The kernel's loss (``_network.LOSS_CODES``); it fixes the output activation.
+    params : ndarray of float32 or float64, shape (n_params,)
+        The flat buffer (taken, not copied).
+    encoder : object, optional
+        The classifier's fitted LabelBinarizer (None for regressors).
+    """
+
+    __slots__ = ("layer_units", "activation", "loss", "params", "coefs", "intercepts",
+                 "encoder", "_views", "_serial_network")
+
+    def __init__(self, layer_units, activation, loss, params, encoder=None):
+        layer_units = tuple(int(u) for u in layer_units)
+        if len(layer_units) < 2 or min(layer_units) < 1:
+            raise ValueError(f"a network needs at least two positive layer sizes, got {layer_units}")
+        if activation not in _network.ACTIVATION_CODES:
+            raise ValueError(f"unknown activation {activation!r}")
+        if loss not in _network.LOSS_CODES:
+            raise ValueError(f"unknown loss {loss!r}")
+        if not (isinstance(params, np.ndarray) and params.ndim == 1
+                and params.dtype in (np.float32, np.float64) and params.flags.c_contiguous):
+            raise ValueError("the parameters must be a contiguous float32 or float64 vector")
+        expected = _layout.n_params(layer_units)
+        if params.size != expected:
+            raise ValueError(f"layers {list(layer_units)} need {expected} parameters; "
+                             f"the buffer holds {params.size}")
+        self.layer_units = layer_units
+        self.activation = activation
+        self.loss = loss
+        self.params = params
+        self.encoder = encoder
+        self.coefs, self.intercepts = _layout.views(params, layer_units)
+        self._views = (tuple(self.coefs), tuple(self.intercepts))
+        self._serial_network = self.network(1)
+
+    def __reduce__(self):
+        # pickled as its defining values (the assigned layers packed in); unpickling
+        # goes through __init__'s checks, so a tampered state is refused
+        return (ModelState, (self.layer_units, self.activation, self.loss,
+                             self.current_params(), self.encoder))
+
+    def with_lists(self, coefs=None, intercepts=None):
+        """The same model whose coefs_ / intercepts_ are the given lists (assigned by
+        the user: their arrays are packed when the model runs)."""
+        state = ModelState.__new__(ModelState)
+        for name in ModelState.__slots__:
+            setattr(state, name, getattr(self, name))
+        if coefs is not None:
+            state.coefs = coefs if isinstance(coefs, list) else list(coefs)
+        if intercepts is not None:
+            state.intercepts = intercepts if isinstance(intercepts, list) else list(intercepts)
+        return state
+
+    # ------------------------------------------------------------------ layout
+    @property
+    def dtype(self):
+        return self.params.dtype
+
+    @property
+    def n_features(self):
+        return self.layer_units[0]
+
+    @property
+    def n_outputs(self):
+        return self.layer_units[-1]
+
+    @property
+    def out_activation(self):
+        return _layout.OUTPUT_ACTIVATIONS[self.loss]
+
+    def network(self, n_threads, *, alpha=0.0, batch_capacity=1, dropout=None,
+                stages_input=True):
+        """The kernels' Network for this layout."""
+        hidden = [_network.ACTIVATION_CODES[self.activation]] * (len(self.layer_units) - 2)
+        return _network.Network(self.layer_units, hidden, _network.LOSS_CODES[self.loss],
+                                alpha, batch_capacity, n_threads, dropout, stages_input)
+
+    # -------------------------------------------------------------- parameters
+    def views_unchanged(self):
+        """True while coefs_ and intercepts_ hold the buffer's own views (O(layers))."""
+        coefs, intercepts = self._views
+        return (len(self.coefs) == len(coefs) and len(self.intercepts) == len(intercepts)
+                and all(a is b for a, b in zip(self.coefs, coefs))
+                and all(a is b for a, b in zip(self.intercepts, intercepts)))
+
+    def current_params(self):
+        """The parameters the model runs now: its buffer, or a new buffer holding the
+        arrays assigned into coefs_ / intercepts_ (converted to the model's dtype).
+
+        Raises ValueError naming the layer when an assigned array has the wrong
+        shape or is not real numbers.
+        """
+        if self.views_unchanged():
+            return self.params
+        n_layers = len(self.layer_units) - 1
+        for name, arrays in (("coefs_", self.coefs), ("intercepts_", self.intercepts)):
+            if len(arrays) != n_layers:
+                raise ValueError(f"{name} holds {len(arrays)} arrays; this model has "
+                                 f"{n_layers} layers {list(self.layer_units)}.")
+        coef_slices, intercept_slices = _layout.param_slices(self.layer_units)
+        flat = np.empty_like(self.params)
+        for name, arrays, slices in (
+            ("coefs_", self.coefs, [(a, b, shape) for a, b, shape in coef_slices]),
+            ("intercepts_", self.intercepts, [(a, b, (b - a,)) for a, b in intercept_slices]),
+        ):
+            for layer, (array, (start, stop, shape)) in enumerate(zip(arrays, slices)):
+                flat[start:stop] = _checked_layer(array, f"{name}[{layer}]", shape).ravel()
+        return flat
+
+    # -------------------------------------------------------------- prediction
+    def forward(self, X, params=None):
+        """The output layer's activations for validated X (dense 2-D array of the
+        model's dtype, or scipy sparse); None when X holds NaN or infinity."""
+        if params is None:
+            params = self.current_params()
+        inputs = _layout.kernel_input(X, params.dtype)
+        n_samples = X.shape[0]
+        out = np.empty((n_samples, self.n_outputs), dtype=params.dtype)
+        if n_samples <= _SMALL_ROWS:
+            # one block, on this thread: BLAS keeps its own settings
+            net = self._serial_network
+            workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
+            bad = _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
+        else:
+            net = self.network(effective_n_threads())
+            workspace = np.empty(net.predict_workspace_size(_BLOCK_ROWS), dtype=params.dtype)
+            with blas_single_threaded():
+                bad = _network.predict(net, *inputs, params, out, workspace, _BLOCK_ROWS)
+        return None if bad else out
+
+    def forward_small(self, X):
+        """The small-prediction path: X a C-ordered ndarray of the model's dtype, with
+        1 to 256 rows of n_features columns; None when anything needs the full path
+        (assigned layers, non-finite input or output)."""
+        if not self.views_unchanged():
+            return None
+        out = np.empty((X.shape[0], self.n_outputs), dtype=self.params.dtype)
+        if _PREDICT_ROWS[self.params.dtype](self._serial_network, X, self.params, out):
+            return None
+        if not np.isfinite(out).all():
+            return None
+        return out
+
+
+def _checked_layer(array, name, shape):
+    """An assigned layer as real numbers of the given shape, or a ValueError naming it."""
+    array = np.asarray(array)
+    if array.dtype.kind not in "biuf":
+        raise ValueError(f"{name} holds {array.dtype} values; a layer holds real numbers.")
+    if array.shape != tuple(shape):
+        raise ValueError(f"{name} has shape {array.shape}, but this model's layer needs "
+                         f"{tuple(shape)}.")
+    return array
+
+
+def initial_params(rng, layer_units, init, activation, dtype):
+    """The initial flat parameter vector, drawn from `rng` layer by layer.
+
+    'glorot_uniform' draws as scikit-learn does (same weights for the same random
+    state: weights, then biases, from U(-b, b) with b = sqrt(factor / (fan_in +
+    fan_out)), factor 2 for logistic units and 6 otherwise); He and LeCun draw W with
+    variance 2/fan_in or 1/fan_in and start the biases at 0.
+    """
+    coefs, intercepts = [], []
+    for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
+        if init == "glorot_uniform":
+            factor = 2.0 if activation == "logistic" else 6.0
+            bound = np.sqrt(factor / (fan_in + fan_out))
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+            intercepts.append(rng.uniform(-bound, bound, fan_out))
+            continue
+        if init == "he_normal":
+            coefs.append(rng.normal(0.0, np.sqrt(2.0 / fan_in), (fan_in, fan_out)))
+        elif init == "he_uniform":
+            bound = np.sqrt(6.0 / fan_in)
+            coefs.append(rng.uniform(-bound, bound, (fan_in, fan_out)))
+        else:  # lecun_normal
+            coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
+        intercepts.append(np.zeros(fan_out))
+    return _layout.pack(coefs, intercepts, dtype)

@@ -1,0 +1,211 @@
+"""The solvers' loops: mini-batch epochs for 'sgd' and 'adam', scipy's L-BFGS-B.
+
+Both train a private copy of the parameters through an Engine and publish a new
+ModelState on the estimator when they have a model: the stochastic loop after every
+complete epoch (so a concurrent predict, a callback, Ctrl-C and divergence all see
+the last complete epoch), L-BFGS at its end.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+
+from . import _stopping, _validation
+from ._engine import Engine, OptimizerState, TrainingData
+from ._history import Progress, epoch_info, run_callbacks
+
+
+class TrainingDivergedWarning(RuntimeWarning):
+    """The loss or the gradient became non-finite; the last finite weights were kept."""
+
+
+NON_FINITE_MESSAGE = (
+    "Solver produced non-finite parameter weights. The input data may contain large values "
+    "and need to be preprocessed."
+)
+
+
+def batch_size_for(estimator, n_samples):
+    if estimator.batch_size == "auto":
+        return min(200, n_samples)
+    if estimator.batch_size == "full":
+        return n_samples
+    if estimator.batch_size > n_samples:
+        warnings.warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
+            stacklevel=4,
+        )
+    return int(np.clip(estimator.batch_size, 1, n_samples))
+
+
+def split_validation(estimator, layout, X, Y, sample_weight):
+    """(X, Y, sample_weight) to train on and the Validation of early stopping (or None)."""
+    if not estimator.early_stopping:
+        return X, Y, sample_weight, None
+    # stratified as scikit-learn does: only single-column (binary) targets
+    stratify = Y if (estimator._is_classifier() and Y.shape[1] == 1) else None
+    arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+    split = train_test_split(*arrays, random_state=estimator._random_state,
+                             test_size=estimator.validation_fraction, stratify=stratify)
+    X_train, X_val, Y_train, Y_val = split[:4]
+    sw_train, sw_val = (split[4], split[5]) if sample_weight is not None else (None, None)
+    if X_val.shape[0] < 2:
+        raise ValueError(
+            "The validation set is too small. Increase 'validation_fraction' or the size of "
+            "your dataset."
+        )
+    validation = _stopping.Validation(X_val, Y_val, estimator._decode(Y_val, layout), sw_val)
+    return X_train, np.ascontiguousarray(Y_train), sw_train, validation
+
+
+def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, first_pass):
+    """Epochs of mini-batch SGD or Adam on `params` (a private buffer), from `layout`."""
+    est = estimator
+    optimizer = est.__dict__.get("_optimizer")
+    if not incremental or optimizer is None or not optimizer.fits(est.solver, params.size,
+                                                                  params.dtype):
+        # a new fit, or the solver, the layout or the dtype changed between partial_fits
+        optimizer = OptimizerState(est.solver, params.size, params.dtype, est.learning_rate_init)
+    est._optimizer = optimizer
+    if est.early_stopping and incremental:
+        raise ValueError("partial_fit does not support early_stopping=True")
+    X, Y, sample_weight, validation = split_validation(est, layout, X, Y, sample_weight)
+    n_samples = X.shape[0]
+    batch_size = batch_size_for(est, n_samples)
+    dropout = _validation.dropout_rates(est.dropout, len(layout.layer_units) - 2)
+    data = TrainingData.from_arrays(X, Y, sample_weight, params.dtype)
+    engine = Engine(layout, params, data, alpha=est.alpha, batch_size=batch_size,
+                    dropout=dropout, shuffled=est.shuffle)
+    history = est._layer_history
+    order = np.arange(n_samples, dtype=np.intp)
+    progress = Progress(est.verbose, est.progress_bar, est.max_iter)
+    published = est.__dict__.get("_state") if not first_pass else None
+
+    try:
+        est.n_iter_ = 0
+        for _ in range(est.max_iter):
+            started = time.perf_counter()
+            if est.shuffle:
+                # the permutation sklearn.utils.shuffle draws (same swaps, same stream)
+                est._random_state.shuffle(order)
+            # drawn only with dropout, so that the random stream stays scikit-learn's
+            seed = int(est._random_state.randint(0, 2**62)) if any(dropout) else 0
+            stats = engine.run_epoch(optimizer, optimizer.config(est),
+                                     order if est.shuffle else None, seed)
+            if stats.diverged:
+                if published is None:
+                    raise ValueError(NON_FINITE_MESSAGE)
+                _warn_diverged(est, stats, validation)
+                break
+            est.n_iter_ += 1
+            est.t_ += n_samples
+            previous = published
+            published = est._publish(layout, params.copy())
+            est.loss_ = est._reported_loss(stats.data_loss, stats.penalty, layout) / n_samples
+            est.loss_curve_.append(est.loss_)
+            history.record(stats, params)
+            if progress.lines:
+                progress.message("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
+            _stopping.record_epoch(est, published, validation, est._best_params, progress.message)
+            if est.solver == "sgd" and est.learning_rate == "invscaling":
+                optimizer.learning_rate = (float(est.learning_rate_init)
+                                           / (est.t_ + 1) ** est.power_t)
+            info = None
+            if est.callbacks or progress.active:
+                info = epoch_info(est, history, optimizer.learning_rate,
+                                  time.perf_counter() - started)
+                if progress.active:
+                    progress.update(info)
+            stop = _stopping.no_improvement_stop(est, optimizer, validation is not None,
+                                                 progress.message)
+            if previous is not None and _stopping.parameters_settled(
+                    est, previous.params, params, progress.message):
+                stop = True
+            if info is not None and run_callbacks(est, info):
+                stop = True
+            if stop or incremental:
+                break
+            if est.n_iter_ == est.max_iter:
+                warnings.warn(
+                    "Stochastic Optimizer: Maximum iterations (%d) reached and the "
+                    "optimization hasn't converged yet." % est.max_iter,
+                    ConvergenceWarning,
+                    stacklevel=4,
+                )
+    except KeyboardInterrupt:
+        if published is None:
+            published = est._publish(layout, layout.params)
+        warnings.warn(
+            "Training interrupted by user. The weights of the last completed epoch "
+            f"({est.n_iter_}) were kept.",
+            stacklevel=4,
+        )
+    finally:
+        progress.close()
+        history.publish(est)
+
+    if validation is not None:
+        # the best epoch's weights
+        est._publish(layout, est._best_params.copy())
+
+
+def _warn_diverged(est, stats, validation):
+    """Keep the last complete epoch's model, forget the poisoned optimizer state, warn."""
+    est._optimizer = None
+    if validation is not None:
+        # the diverged epoch's validation score, as scikit-learn records it
+        est.validation_scores_.append(np.nan)
+        est.validation_loss_curve_.append(np.nan)
+    last = stats.last_layer_squares
+    norms = np.sqrt(np.where(np.isfinite(last), last, np.inf))
+    layer = int(np.argmax(norms))
+    warnings.warn(
+        f"Training diverged in epoch {est.n_iter_ + 1}, batch {stats.n_batches}: the loss or "
+        f"the gradient became non-finite; layer {layer} (coefs_[{layer}]) had the largest "
+        f"gradient norm ({norms[layer]:.3g}). The weights from the end of epoch "
+        f"{est.n_iter_} were kept. Lower learning_rate_init, scale the inputs, or set "
+        "clip_norm.",
+        TrainingDivergedWarning,
+        stacklevel=5,
+    )
+
+
+def fit_lbfgs(estimator, layout, params, X, Y, sample_weight):
+    """scipy's L-BFGS-B on the flat vector, every row one batch (X never densified)."""
+    est = estimator
+    data = TrainingData.from_arrays(X, Y, sample_weight, params.dtype)
+    engine = Engine(layout, params, data, alpha=est.alpha, batch_size=data.n_samples)
+    result = scipy.optimize.minimize(
+        engine.objective,
+        params.astype(np.float64),
+        method="L-BFGS-B",
+        jac=True,
+        options={"maxfun": est.max_fun, "maxiter": est.max_iter, "gtol": est.tol},
+    )
+    if not np.isfinite(result.x).all():
+        raise ValueError(NON_FINITE_MESSAGE)
+    params[:] = result.x
+    if result.status != 0:
+        message = result.message
+        if isinstance(message, bytes):
+            message = message.decode("latin1")
+        warnings.warn(
+            f"lbfgs failed to converge after {result.nit} iteration(s) "
+            f"(status={result.status}): {message}. Increase max_iter or max_fun, or "
+            "scale the data.",
+            ConvergenceWarning,
+            stacklevel=4,
+        )
+    est.n_iter_ = min(result.nit, est.max_iter)
+    est._layer_history.publish(est)   # none per epoch: L-BFGS has no epochs
+    data_loss, penalty = engine.gradient()
+    est.loss_ = est._reported_loss(data_loss, penalty, layout)
+    if est.verbose:
+        print(f"L-BFGS: {est.n_iter_} iterations, loss = {est.loss_:.8f}")
+    est._publish(layout, params)
