@@ -2,7 +2,6 @@
 that names the problem, or, where the input is usable, is converted and gives the
 right answer.  CI runs this file under `python -X faulthandler` as well."""
 
-import re
 import warnings
 
 import numpy as np
@@ -10,7 +9,6 @@ import pytest
 import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 
-import bpcore
 from bpcore import InvalidParameterError, MLPClassifier, MLPRegressor
 
 rng = np.random.default_rng(0)
@@ -59,6 +57,19 @@ REFUSED = [
     ("classes_without_y", lambda: clf().partial_fit(X, y, classes=[0, 1]), ValueError, "classes not in `self.classes_`"),
     ("partial_fit_without_classes", lambda: clf().partial_fit(X, y), ValueError, "classes must be passed"),
     ("changed_classes_partial_fit", lambda: clf().partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X, y, classes=[0, 1, 2, 3]), ValueError, "not the same as on last call"),
+    ("invalid_alpha", lambda: clf(alpha=-1.0).fit(X, y), InvalidParameterError, "'alpha' parameter of MLPClassifier"),
+    ("invalid_init", lambda: clf(init="orthogonal").fit(X, y), InvalidParameterError, "'init' parameter of MLPClassifier"),
+    ("invalid_clip_norm", lambda: clf(clip_norm=0.0).fit(X, y), InvalidParameterError, "'clip_norm' parameter of MLPClassifier"),
+    ("invalid_clip_value", lambda: clf(clip_value=-1.0).fit(X, y), InvalidParameterError, "'clip_value' parameter of MLPClassifier"),
+    ("invalid_param_change_tol", lambda: clf(param_change_tol=-1e-3).fit(X, y), InvalidParameterError, "'param_change_tol' parameter of MLPClassifier"),
+    ("invalid_callbacks", lambda: clf(callbacks=[1]).fit(X, y), InvalidParameterError, "'callbacks' parameter of MLPClassifier"),
+    ("invalid_class_weight", lambda: clf(class_weight="some").fit(X, y), InvalidParameterError, "'class_weight' parameter of MLPClassifier"),
+    ("invalid_learning_rate", lambda: clf(learning_rate="cyclic").fit(X, y), InvalidParameterError, "'learning_rate' parameter of MLPClassifier"),
+    ("invalid_beta_1", lambda: clf(beta_1=1.0).fit(X, y), InvalidParameterError, "'beta_1' parameter of MLPClassifier"),
+    ("invalid_validation_fraction", lambda: clf(validation_fraction=1.0).fit(X, y), InvalidParameterError, "'validation_fraction' parameter of MLPClassifier"),
+    ("invalid_n_iter_no_change", lambda: clf(n_iter_no_change=0).fit(X, y), InvalidParameterError, "'n_iter_no_change' parameter of MLPClassifier"),
+    ("invalid_shuffle", lambda: clf(shuffle="yes").fit(X, y), InvalidParameterError, "'shuffle' parameter of MLPClassifier"),
+    ("invalid_tol", lambda: clf(tol=float("nan")).fit(X, y), InvalidParameterError, "'tol' parameter of MLPClassifier"),
     ("hidden_negative", lambda: clf().set_params(hidden_layer_sizes=(-3,)).fit(X, y), InvalidParameterError, "'hidden_layer_sizes'"),
     ("hidden_zero", lambda: clf().set_params(hidden_layer_sizes=(4, 0)).fit(X, y), InvalidParameterError, "'hidden_layer_sizes'"),
     ("hidden_float", lambda: clf().set_params(hidden_layer_sizes=(4.5,)).fit(X, y), InvalidParameterError, "'hidden_layer_sizes'"),

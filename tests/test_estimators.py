@@ -1,6 +1,5 @@
 """The estimators' behaviour: targets, outputs, the parameter buffer, solvers, errors."""
 
-import pickle
 import warnings
 
 import numpy as np
@@ -106,15 +105,6 @@ def test_coefs_are_views_of_one_buffer_and_edits_take_effect(iris):
     np.testing.assert_allclose(after, reference.predict_proba(X), rtol=1e-10)
 
 
-def test_pickle_round_trip(iris):
-    X, y = iris
-    model = MLPClassifier(hidden_layer_sizes=(8,), max_iter=50, random_state=0).fit(X, y)
-    restored = pickle.loads(pickle.dumps(model))
-    assert np.array_equal(restored.predict_proba(X), model.predict_proba(X))
-    restored.partial_fit(X, y)  # the optimizer state came along
-    assert restored.n_iter_ == 1
-
-
 def test_lbfgs_follows_sklearn_trajectory():
     # same objective and gradient: the L-BFGS iterates agree until rounding, amplified
     # by the non-convex landscape, separates them (after ~50 iterations here)
@@ -169,11 +159,16 @@ def test_partial_fit(iris):
 
 def test_early_stopping_records_scores_and_restores_best(iris):
     X, y = iris
+    seen = []
     model = MLPClassifier(hidden_layer_sizes=(8,), early_stopping=True, max_iter=100,
-                          random_state=0).fit(X, y)
-    assert len(model.validation_scores_) == model.n_iter_
+                          random_state=0,
+                          callbacks=[lambda m, info: seen.append(m._params.copy())]).fit(X, y)
+    assert len(model.validation_scores_) == model.n_iter_ == len(seen)
     assert model.best_validation_score_ == max(model.validation_scores_)
     assert model.best_loss_ is None
+    best = int(np.argmax(model.validation_scores_))      # the first best epoch
+    assert best < model.n_iter_ - 1                      # a later epoch was not kept
+    np.testing.assert_array_equal(model._params, seen[best])
 
 
 def test_warm_start_with_other_layer_sizes_is_refused(iris):
@@ -182,44 +177,6 @@ def test_warm_start_with_other_layer_sizes_is_refused(iris):
     model.set_params(hidden_layer_sizes=(9,))
     with pytest.raises(ValueError, match="layer sizes"):
         model.fit(X, y)
-
-
-@pytest.mark.parametrize(
-    "params, name",
-    [
-        (dict(hidden_layer_sizes=(0,)), "hidden_layer_sizes"),
-        (dict(hidden_layer_sizes=(3, -1)), "hidden_layer_sizes"),
-        (dict(hidden_layer_sizes=(2.5,)), "hidden_layer_sizes"),
-        (dict(activation="softsign"), "activation"),
-        (dict(solver="newton"), "solver"),
-        (dict(alpha=-1.0), "alpha"),
-        (dict(batch_size=0), "batch_size"),
-        (dict(batch_size="half"), "batch_size"),
-        (dict(init="orthogonal"), "init"),
-        (dict(dropout=1.0), "dropout"),
-        (dict(dropout=[0.1, 0.2]), "dropout"),
-        (dict(clip_norm=0.0), "clip_norm"),
-        (dict(clip_value=-1.0), "clip_value"),
-        (dict(param_change_tol=-1e-3), "param_change_tol"),
-        (dict(callbacks=[1]), "callbacks"),
-        (dict(class_weight="some"), "class_weight"),
-        (dict(learning_rate="cyclic"), "learning_rate"),
-        (dict(learning_rate_init=0.0), "learning_rate_init"),
-        (dict(max_iter=0), "max_iter"),
-        (dict(max_iter=1.5), "max_iter"),
-        (dict(momentum=1.5), "momentum"),
-        (dict(beta_1=1.0), "beta_1"),
-        (dict(epsilon=0.0), "epsilon"),
-        (dict(validation_fraction=1.0), "validation_fraction"),
-        (dict(n_iter_no_change=0), "n_iter_no_change"),
-        (dict(shuffle="yes"), "shuffle"),
-        (dict(tol=float("nan")), "tol"),
-    ],
-)
-def test_invalid_parameters_name_the_parameter(iris, params, name):
-    X, y = iris
-    with pytest.raises(InvalidParameterError, match=f"'{name}' parameter of MLPClassifier"):
-        MLPClassifier(**params).fit(X, y)
 
 
 def test_regressor_unknown_loss():
@@ -256,3 +213,11 @@ def test_large_prediction_uses_the_parallel_path(iris):
     big = np.repeat(X, 20, axis=0)  # 3000 rows: several blocks, several threads
     np.testing.assert_allclose(model.predict_proba(big), np.repeat(model.predict_proba(X), 20, axis=0),
                                rtol=1e-12)
+
+
+def test_lbfgs_regressor_has_no_partial_fit():
+    # scikit-learn's regressor exposes it through a slip in its available_if check
+    model = MLPRegressor(solver="lbfgs")
+    assert not hasattr(model, "partial_fit")
+    with pytest.raises(AttributeError, match="partial_fit"):
+        model.partial_fit(np.ones((4, 2)), np.ones(4))

@@ -4,7 +4,9 @@ import numpy as np
 import pytest
 
 from bpcore import _reference
-from conftest import HIDDEN_ACTIVATIONS, LOSSES, kernel_objective, make_targets, random_params
+from conftest import HIDDEN_ACTIVATIONS, LOSSES, NEW_ACTIVATIONS, kernel_objective, make_targets, random_params
+
+ALL_ACTIVATIONS = HIDDEN_ACTIVATIONS + NEW_ACTIVATIONS
 
 LAYERS = [5, 6, 4, 3]
 
@@ -23,7 +25,7 @@ def relative_error(a, b):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
 @pytest.mark.parametrize("alpha", [0.0, 0.3])
 def test_gradient_matches_finite_differences_float64(activation, loss, alpha, rng):
     X = rng.normal(size=(13, LAYERS[0]))
@@ -45,7 +47,7 @@ def test_gradient_matches_finite_differences_float64(activation, loss, alpha, rn
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
 def test_kernel_matches_numpy_reference(activation, loss, rng):
     X = rng.normal(size=(40, LAYERS[0]))
     Y = make_targets(loss, 40, LAYERS[-1], rng)
@@ -61,7 +63,7 @@ def test_kernel_matches_numpy_reference(activation, loss, rng):
 
 
 @pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("activation", HIDDEN_ACTIVATIONS)
+@pytest.mark.parametrize("activation", ALL_ACTIVATIONS)
 def test_float32_gradient_matches_float64(activation, loss, rng):
     # Finite differences mean nothing at float32's 1.2e-7 resolution, so the float32
     # kernel is compared with the float64 kernel at the same (float32) point.  Each

@@ -71,6 +71,10 @@ def test_persistence_round_trip(iris, tmp_path, dump):
         restored = joblib.load(path)
     np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
     np.testing.assert_array_equal(restored.predict(X), model.predict(X))
+    # the optimizer state came along: one more epoch continues as it would have
+    model.partial_fit(X, y)
+    restored.partial_fit(X, y)
+    np.testing.assert_array_equal(restored._params, model._params)
 
 
 def test_clone_is_unfitted_with_same_params(iris):

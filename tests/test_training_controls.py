@@ -9,14 +9,13 @@ from contextlib import redirect_stdout
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits, make_classification, make_regression
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from threadpoolctl import threadpool_limits
 
 import bpcore
 from bpcore import MLPClassifier, MLPRegressor, TrainingDivergedWarning, _reference
-from conftest import LOSSES, NEW_ACTIVATIONS, kernel_objective, make_targets, random_params
+from conftest import kernel_objective, make_targets, random_params
 from test_gradients import LAYERS, finite_difference_gradient, relative_error
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -29,19 +28,6 @@ def digits():
 
 
 # ------------------------------------------------------------------ gradients
-@pytest.mark.parametrize("loss", LOSSES)
-@pytest.mark.parametrize("activation", NEW_ACTIVATIONS)
-def test_new_activation_gradients_match_finite_differences(activation, loss, rng):
-    X = rng.normal(size=(13, LAYERS[0]))
-    Y = make_targets(loss, 13, LAYERS[-1], rng)
-    theta = random_params(LAYERS, rng)
-    objective = kernel_objective(LAYERS, activation, loss, 0.2, X, Y)
-    numeric = finite_difference_gradient(objective, theta, 1e-5)
-    assert relative_error(objective(theta)[1], numeric) < 1e-6
-    data, penalty, expected = _reference.loss_gradient(theta, X, Y, LAYERS, activation, loss, 0.2)
-    np.testing.assert_allclose(objective(theta)[1], expected, rtol=1e-9, atol=1e-12)
-
-
 @pytest.mark.parametrize("activation", ["relu", "tanh", "gelu"])
 def test_dropout_gradient_matches_finite_differences_with_fixed_mask(activation, rng):
     X = rng.normal(size=(17, LAYERS[0]))

@@ -1,4 +1,5 @@
-# Type stub of the compiled engine (src/bpcore/_network.pyx).
+# Type stub of the compiled engine (src/bpcore/_network.pyx); tests/test_stub.py checks
+# that every function here exists in the module with these parameter names.
 from typing import Any, Sequence
 
 import numpy as np
@@ -7,8 +8,15 @@ import numpy.typing as npt
 _Float = npt.NDArray[np.floating[Any]]
 _Index = npt.NDArray[np.intp]
 
+ACTIVATION_CODES: dict[str, int]
+OUTPUT_ACTIVATION_CODES: dict[str, int]
+LOSS_CODES: dict[str, int]
+LEAKY_RELU_SLOPE: float
+
 def openmp_enabled() -> bool: ...
 def omp_max_threads() -> int: ...
+def forked_child() -> bool: ...
+def usable_thread_count(wanted: int) -> int: ...
 
 class Network:
     def __init__(
@@ -19,26 +27,37 @@ class Network:
         alpha: float,
         batch_capacity: int,
         n_threads: int,
+        dropout: Sequence[float] | None = None,
+        stages_input: bool = True,
     ) -> None: ...
     @property
     def n_params(self) -> int: ...
     @property
     def n_threads(self) -> int: ...
     @property
+    def n_hidden_units(self) -> int: ...
+    @property
     def train_workspace_size(self) -> int: ...
     def predict_workspace_size(self, chunk_rows: int) -> int: ...
+    def workspace_layout(self) -> list[dict[str, int]]: ...
 
 def train_epoch(
     net: Network, X: _Float, X_indices: _Index, X_indptr: _Index, Y: _Float,
     sample_weight: _Float, order: _Index, batch_size: int, params: _Float, grads: _Float,
     state_1: _Float, state_2: _Float, workspace: _Float, config: dict[str, Any],
-    adam_step: int,
-) -> tuple[float, float, int]: ...
+    adam_step: int, dropout_seed: int, layer_stats: npt.NDArray[np.float64],
+    alive: npt.NDArray[np.uint8], governor_state: npt.NDArray[np.float64],
+) -> tuple[float, float, int, int, bool]: ...
 def loss_gradient(
     net: Network, X: _Float, X_indices: _Index, X_indptr: _Index, Y: _Float,
     sample_weight: _Float, params: _Float, grads: _Float, workspace: _Float,
+    dropout_seed: int | None = None,
+) -> tuple[float, float]: ...
+def output_objective(
+    net: Network, out: _Float, Y: _Float, sample_weight: _Float, params: _Float,
 ) -> tuple[float, float]: ...
 def predict(
     net: Network, X: _Float, X_indices: _Index, X_indptr: _Index, params: _Float,
     out: _Float, workspace: _Float, chunk_rows: int,
-) -> None: ...
+) -> int: ...
+def predict_rows(net: Network, X: _Float, params: _Float, out: _Float) -> int: ...

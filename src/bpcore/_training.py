@@ -49,7 +49,8 @@ def split_validation(estimator, layout, X, Y, sample_weight):
     if not estimator.early_stopping:
         return X, Y, sample_weight, None
     # stratified as scikit-learn does: only single-column (binary) targets
-    stratify = Y if (estimator._is_classifier() and Y.shape[1] == 1) else None
+    # on the binarized labels as booleans, as scikit-learn (so its messages name True/False)
+    stratify = Y.astype(bool) if (estimator._is_classifier() and Y.shape[1] == 1) else None
     arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
     split = train_test_split(*arrays, random_state=estimator._random_state,
                              test_size=estimator.validation_fraction, stratify=stratify)

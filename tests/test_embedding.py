@@ -1,0 +1,397 @@
+"""Safe to embed: forks, threads, edited and tampered weights, wide sparse data.
+
+Every case that could crash or hang runs in a fresh Python process with a timeout:
+a crash shows as a non-zero exit status, a hang as the timeout, a wrong answer as a
+failed assertion inside the child.
+"""
+
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+import threading
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
+
+import bpcore
+from bpcore import MLPClassifier, MLPRegressor, _network
+
+POSIX = sys.platform != "win32"
+
+# A model whose training ran OpenMP teams (so the pool exists), saved for the children.
+PRELUDE = """
+import os, sys, warnings, pickle
+import numpy as np, scipy.sparse as sp
+warnings.simplefilter("ignore")
+from sklearn.datasets import make_classification
+import bpcore
+X, y = make_classification(3000, 40, n_informative=10, n_classes=3, random_state=0)
+model = bpcore.MLPClassifier((128, 64), max_iter=3, random_state=0).fit(X, y)
+expected = model.predict_proba(X)
+def child_work():
+    # predict > 256 rows (the parallel path) and fit again, in the child
+    same = bool(np.array_equal(model.predict_proba(X), expected))
+    refit = bpcore.MLPClassifier((128, 64), max_iter=3, random_state=0).fit(X, y)
+    return same, bool(np.array_equal(refit.predict_proba(X), expected))
+"""
+
+
+def run_isolated(code, timeout=120):
+    """Run `code` in a fresh interpreter; it must exit 0 within `timeout` seconds.
+
+    The child gets OpenMP's default thread count (an earlier test's library, Dask's
+    nanny for one, may have set OMP_NUM_THREADS=1 in this process's environment)."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    try:
+        result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                                capture_output=True, text=True, timeout=timeout, env=env)
+    except subprocess.TimeoutExpired as error:
+        pytest.fail(f"hung: no answer within {timeout} s\n{error.stdout}\n{error.stderr}")
+    assert result.returncode == 0, (
+        f"exit status {result.returncode}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}")
+    return result.stdout
+
+
+def fitted(**params):
+    X, y = make_classification(300, 20, n_informative=6, n_classes=3, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier((16, 8), max_iter=20, random_state=0, **params).fit(X, y)
+    return model, X, y
+
+
+# ------------------------------------------------------------------------ fork
+@pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
+@pytest.mark.parametrize("how", ["multiprocessing", "os.fork", "joblib"])
+def test_forked_children_train_and_predict(how):
+    code = PRELUDE + {
+        "multiprocessing": """
+import multiprocessing as mp
+def job(_):
+    return child_work()
+with mp.get_context("fork").Pool(2) as pool:
+    results = pool.map(job, range(2))
+assert results == [(True, True)] * 2, results
+""",
+        "os.fork": """
+r, w = os.pipe()
+pid = os.fork()
+if pid == 0:
+    same, refit = child_work()
+    os.write(w, f"{same} {refit} {bpcore._network.forked_child()}".encode())
+    os._exit(0)
+os.waitpid(pid, 0)
+answer = os.read(r, 100).decode()
+assert answer == "True True True", answer
+""",
+        "joblib": """
+from joblib import Parallel, delayed
+results = Parallel(n_jobs=2, backend="multiprocessing")(delayed(child_work)() for _ in range(2))
+assert results == [(True, True)] * 2, results
+""",
+    }[how]
+    run_isolated(code, timeout=120)
+
+
+@pytest.mark.skipif(not (POSIX and _network.openmp_enabled()), reason="needs POSIX and OpenMP")
+def test_thread_creation_failure_degrades_to_one_thread():
+    # libgomp ends the process when it cannot create a thread; bpcore probes first and
+    # runs on one thread (the same chunks: the same model)
+    code = """
+import resource, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from sklearn.datasets import make_classification
+import bpcore
+from threadpoolctl import threadpool_limits
+X, y = make_classification(2000, 20, random_state=0)
+with threadpool_limits(1, user_api="openmp"):   # no team has run in this thread yet
+    one = bpcore.MLPClassifier((64,), max_iter=2, random_state=0).fit(X, y)
+size = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")][0]
+# room for the fit's arrays, not for another thread's 8 MB stack
+resource.setrlimit(resource.RLIMIT_AS, ((size + 6 * 1024) * 1024, resource.RLIM_INFINITY))
+model = bpcore.MLPClassifier((64,), max_iter=2, random_state=0).fit(X, y)
+assert np.array_equal(model.coefs_[0], one.coefs_[0])
+assert bpcore._network.usable_thread_count(2) == 1
+print("ok")
+"""
+    assert "ok" in run_isolated(code, timeout=120)
+
+
+# --------------------------------------------------------- edited weights
+def test_assigned_layer_of_wrong_shape_is_refused_naming_it_and_nothing_else_changes():
+    model, X, y = fitted()
+    before = [c.copy() for c in model.coefs_]
+    proba = model.predict_proba(X)
+    model.coefs_[0] = np.ones((5, 16))
+    for data in (X, sp.csr_matrix(X)):
+        with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(5, 16\).*\(20, 16\)"):
+            model.predict(data)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(5, 16\)"):
+        bpcore.loss_gradient(model, X, y)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(5, 16\)"):
+        model.set_params(warm_start=True).fit(X, y)
+    np.testing.assert_array_equal(model.coefs_[1], before[1])
+    model.coefs_[0] = before[0]
+    np.testing.assert_array_equal(model.predict_proba(X), proba)
+
+
+def test_assigned_layer_of_another_dtype_is_converted_for_that_call_only():
+    model, X, y = fitted()
+    reference = model.predict_proba(X)
+    second = model.coefs_[1]
+    model.coefs_[0] = model.coefs_[0].astype(np.float32)    # a float32 layer
+    converted = model.predict_proba(X)
+    assert converted.dtype == np.float64                      # the model stays float64
+    np.testing.assert_allclose(converted, reference, rtol=1e-6)
+    assert model.coefs_[1] is second and second.dtype == np.float64
+    rounded = np.round(model.coefs_[0]).astype(np.int64)     # an integer layer
+    model.coefs_[0] = rounded
+    expected = MLPClassifier.__new__(MLPClassifier)
+    expected.__dict__.update(model.__dict__)
+    expected.coefs_ = [rounded.astype(np.float64), model.coefs_[1], model.coefs_[2]]
+    np.testing.assert_array_equal(model.predict_proba(X), expected.predict_proba(X))
+    assert model.coefs_[1].dtype == np.float64 and model.coefs_[2].dtype == np.float64
+    model.coefs_[0] = np.full((20, 16), "a")
+    with pytest.raises(ValueError, match=r"coefs_\[0\] holds <U1 values"):
+        model.predict(X)
+    # a warm start trains the assigned values, converted
+    model.coefs_[0] = rounded
+    model.set_params(warm_start=True, max_iter=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    assert model.coefs_[0].dtype == np.float64
+
+
+def test_same_size_wrong_shape_arrays_are_not_recut():
+    model, X, _ = fitted()
+    n_in, n_out = model.coefs_[0].shape
+    model.coefs_[0] = model.coefs_[0].reshape(n_out, n_in)   # same values, other shape
+    with pytest.raises(ValueError, match=r"coefs_\[0\] has shape \(16, 20\)"):
+        model.predict(X)
+    model.intercepts_ = model.intercepts_[:2]
+    with pytest.raises(ValueError, match="intercepts_ holds 2 arrays; this model has 3 layers"):
+        model.predict(X)
+
+
+def test_non_finite_weights_are_named():
+    model, X, _ = fitted()
+    model.coefs_[-1][0, 0] = np.nan
+    with pytest.raises(ValueError, match="weights are not finite"):
+        model.predict(X[:300])
+
+
+# ------------------------------------------------------ tampered state
+def test_tampered_pickles_are_refused_or_checked_never_crash():
+    code = """
+import pickle, warnings
+import numpy as np, scipy.sparse as sp
+warnings.simplefilter("ignore")
+from sklearn.datasets import make_classification
+import bpcore
+from bpcore._state import ModelState
+X, y = make_classification(300, 20, random_state=0)
+model = bpcore.MLPClassifier((8,), max_iter=5, random_state=0).fit(X, y)
+state = model._state
+# a buffer too small for the layers: refused (as when a tampered pickle is loaded)
+try:
+    ModelState(state.layer_units, state.activation, state.loss, state.params[:-3])
+    raise SystemExit("a short buffer was accepted")
+except ValueError as error:
+    assert "need" in str(error)
+# a first layer narrower than the data (consistent in itself)
+for width in (5, 10**5):
+    narrow = ModelState((width,) + state.layer_units[1:], state.activation, state.loss,
+                        np.zeros(width * 8 + 8 + 8 + 1), state.encoder)
+    model._state = narrow
+    for data in (X, sp.csr_matrix(X)):
+        try:
+            model.predict(data)
+            raise SystemExit("a mismatched first layer predicted")
+        except ValueError as error:
+            assert "features" in str(error), error
+        try:
+            bpcore.loss_gradient(model, data, y)
+            raise SystemExit("a mismatched first layer gave gradients")
+        except ValueError as error:
+            assert "features" in str(error), error
+# the kernel boundary itself: column indices beyond the weight rows
+from bpcore import _network
+net = state.network(1)
+wide = sp.random(4, 50, density=0.5, format="csr", random_state=0)
+out = np.empty((4, 1))
+try:
+    _network.predict(net, wide.data, wide.indices.astype(np.intp), wide.indptr.astype(np.intp),
+                     state.params, out, np.empty(net.predict_workspace_size(4)), 4)
+    raise SystemExit("out-of-range column indices reached the kernel")
+except ValueError as error:
+    assert "column index" in str(error), error
+print("ok")
+"""
+    assert "ok" in run_isolated(code)
+
+
+def test_a_pickle_of_another_format_is_refused():
+    model, X, _ = fitted()
+    state = model.__getstate__()
+    state["_state"] = {"coefs_": [np.zeros((3, 3))]}
+    with pytest.raises(bpcore.IncompatibleModelError, match="not a bpcore ModelState"):
+        MLPClassifier.__new__(MLPClassifier).__setstate__(state)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict_proba(X), model.predict_proba(X))
+
+
+# ------------------------------------------------------------ threads
+def test_refit_while_predicting_sees_one_model_or_the_other():
+    code = """
+import threading, time, warnings
+import numpy as np, scipy.sparse as sp
+warnings.simplefilter("ignore")
+import bpcore
+rng = np.random.default_rng(0)
+wide = sp.random(400, 300, density=0.05, format="csr", random_state=0)
+y_wide = rng.integers(0, 2, 400)
+narrow = rng.normal(size=(400, 10))
+# every model a fit on `wide` publishes: after epoch 1, after epoch 2
+published = []
+record = lambda m, info: published.append(m.predict_proba(wide))
+bpcore.MLPClassifier((32,), max_iter=2, random_state=0, callbacks=[record]).fit(wide, y_wide)
+model = bpcore.MLPClassifier((32,), max_iter=2, random_state=0).fit(wide, y_wide)
+stop = time.time() + 3
+results = {"same": 0, "refused": 0, "fits": 0}
+def refit():
+    while time.time() < stop:
+        model.fit(narrow, y_wide)
+        model.fit(wide, y_wide)
+        results["fits"] += 2
+def predict():
+    while time.time() < stop:
+        try:
+            proba = model.predict_proba(wide)
+        except ValueError as error:
+            assert "features" in str(error), error
+            results["refused"] += 1
+            continue
+        assert any(np.array_equal(proba, p) for p in published), "a mixed model"
+        results["same"] += 1
+threads = [threading.Thread(target=refit), threading.Thread(target=predict)]
+[t.start() for t in threads]
+[t.join() for t in threads]
+assert results["same"] > 0 and results["fits"] > 0, results
+print("ok", results)
+"""
+    assert "ok" in run_isolated(code, timeout=120)
+
+
+def test_concurrent_fits_on_one_estimator_equal_a_sequential_fit():
+    X, y = make_classification(2000, 20, n_classes=3, n_informative=6, random_state=0)
+    params = dict(hidden_layer_sizes=(32,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        sequential = MLPClassifier(**params).fit(X, y)
+        shared = MLPClassifier(**params)
+        errors = []
+
+        def fit():
+            try:
+                shared.fit(X, y)
+            except Exception as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+
+        threads = [threading.Thread(target=fit) for _ in range(4)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+    assert not errors, errors
+    np.testing.assert_array_equal(shared._params, sequential._params)
+
+
+def test_partial_fit_from_two_threads_is_serialised():
+    X, y = make_classification(1000, 20, random_state=0)
+    one = MLPClassifier((16,), random_state=0)
+    one.partial_fit(X, y, classes=[0, 1])
+    one.partial_fit(X, y)
+    one.partial_fit(X, y)
+    shared = MLPClassifier((16,), random_state=0)
+    shared.partial_fit(X, y, classes=[0, 1])
+    threads = [threading.Thread(target=shared.partial_fit, args=(X, y)) for _ in range(2)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    np.testing.assert_array_equal(shared._params, one._params)
+    assert shared.t_ == one.t_
+
+
+# ------------------------------------------------------- wide sparse data
+@pytest.mark.skipif(not POSIX, reason="RLIMIT_AS is POSIX only")
+def test_million_column_sparse_predict_and_lbfgs_in_bounded_memory():
+    # X is never densified, and no buffer is rows x n_features: predicting 300 rows
+    # (30 GiB before) and an L-BFGS fit on 2000 rows run under an address-space limit
+    code = """
+import resource, warnings
+import numpy as np, scipy.sparse as sp
+warnings.simplefilter("ignore")
+import bpcore
+size = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")][0]
+# L-BFGS keeps 2 m n_params doubles of history (scipy's, 1.6 GB here); rows x n_features
+# would be 16 GB
+resource.setrlimit(resource.RLIMIT_AS, ((size + 4 * 1024 * 1024) * 1024, resource.RLIM_INFINITY))
+rng = np.random.default_rng(0)
+columns = np.sort(rng.choice(10**6, size=(2000, 20)), axis=1)   # 20 values a row
+X = sp.csr_matrix((rng.normal(size=40000), columns.ravel(), np.arange(0, 40001, 20)),
+                  shape=(2000, 10**6))
+y = rng.integers(0, 2, 2000)
+model = bpcore.MLPClassifier((10,), max_iter=2, random_state=0).fit(X, y)
+assert model.predict(X[:300]).shape == (300,)
+assert model.predict_proba(X[:5]).shape == (5, 2)
+lbfgs = bpcore.MLPClassifier((10,), solver="lbfgs", max_iter=5, random_state=0).fit(X, y)
+assert np.isfinite(lbfgs.predict_proba(X)).all() and lbfgs.n_iter_ > 0
+print("ok")
+"""
+    assert "ok" in run_isolated(code, timeout=300)
+
+
+# --------------------------------------------------------- one class, messages
+def test_one_class_fits_and_predicts_it_as_scikit_learn_does():
+    pd = pytest.importorskip("pandas")
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.randn(10, 2), columns=["colname_a", "colname_b"])
+    y = pd.Series(np.full(10, 1), name="colname_y")
+    for estimator in (MLPClassifier, MLPRegressor):
+        model = estimator(early_stopping=True, validation_fraction=0.2)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", UserWarning)
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X, y)
+    model = MLPClassifier((4,), max_iter=5).fit(np.random.RandomState(0).randn(20, 3),
+                                                 ["only"] * 20)
+    assert list(model.classes_) == ["only"]
+    assert list(model.predict(np.zeros((3, 3)))) == ["only"] * 3
+    np.testing.assert_array_equal(model.predict_proba(np.zeros((3, 3))), np.ones((3, 1)))
+
+
+def test_float32_model_names_the_range_not_nan():
+    model, X, _ = fitted()
+    model32 = MLPClassifier((8,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model32.fit(X.astype(np.float32), model.predict(X))
+    huge = X.copy()
+    huge[0, 0] = 1e39
+    with pytest.raises(ValueError, match=r"beyond the range of float32 \(largest \|x\| = 1e\+39\)"):
+        model32.predict(huge)
+
+
+def test_switching_solver_between_partial_fits_starts_a_new_optimizer():
+    X, y = make_classification(300, 10, random_state=0)
+    model = MLPClassifier((8,), solver="sgd", random_state=0)
+    model.partial_fit(X, y, classes=[0, 1])
+    model.set_params(solver="adam").partial_fit(X, y)
+    assert model._optimizer.solver == "adam" and model._optimizer.adam_step > 0
+    model.set_params(solver="sgd").partial_fit(X, y)
+    assert model._optimizer.solver == "sgd"
