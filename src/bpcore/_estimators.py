@@ -11,7 +11,6 @@ the same `random_state` gives the same model as scikit-learn, to rounding.
 from __future__ import annotations
 
 import threading
-from abc import ABCMeta, abstractmethod
 from typing import Any
 
 import numpy as np
@@ -52,75 +51,15 @@ class IncompatibleModelError(ValueError):
     """A pickled model was saved by a bpcore whose state format this one cannot read."""
 
 
-class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
+class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: fitting, the model state, pickling."""
 
-    @abstractmethod
-    def __init__(
-        self,
-        hidden_layer_sizes,
-        activation,
-        solver,
-        alpha,
-        batch_size,
-        learning_rate,
-        learning_rate_init,
-        power_t,
-        max_iter,
-        loss,
-        shuffle,
-        random_state,
-        tol,
-        verbose,
-        warm_start,
-        momentum,
-        nesterovs_momentum,
-        early_stopping,
-        validation_fraction,
-        beta_1,
-        beta_2,
-        epsilon,
-        n_iter_no_change,
-        max_fun,
-        init,
-        dropout,
-        clip_norm,
-        clip_value,
-        param_change_tol,
-        callbacks,
-        progress_bar,
-    ):
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.solver = solver
-        self.alpha = alpha
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.learning_rate_init = learning_rate_init
-        self.power_t = power_t
-        self.max_iter = max_iter
-        self.loss = loss
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.tol = tol
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.momentum = momentum
-        self.nesterovs_momentum = nesterovs_momentum
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.beta_1 = beta_1
-        self.beta_2 = beta_2
-        self.epsilon = epsilon
-        self.n_iter_no_change = n_iter_no_change
-        self.max_fun = max_fun
-        self.init = init
-        self.dropout = dropout
-        self.clip_norm = clip_norm
-        self.clip_value = clip_value
-        self.param_change_tol = param_change_tol
-        self.callbacks = callbacks
-        self.progress_bar = progress_bar
+    def _store_params(self, arguments):
+        """__init__'s body for both estimators: every constructor argument becomes the
+        attribute of the same name (scikit-learn's convention), nothing else."""
+        for name, value in arguments.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     # ------------------------------------------------------------- model state
     def __sklearn_is_fitted__(self):
@@ -263,6 +202,15 @@ class _BaseMLP(BaseEstimator, metaclass=ABCMeta):
                 self.validation_scores_ = None
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
+
+    def _validate_arrays(self, X, y, first_pass, **checks):
+        """scikit-learn's checks of X (dense or CSR/CSC, float64 unless float32) and y
+        (a column vector becomes 1-D, with its warning)."""
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=first_pass, **checks)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        return X, y
 
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to data matrix X and target(s) y.
@@ -549,57 +497,14 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         progress_bar=False,
         class_weight=None,
     ):
-        self.class_weight = class_weight
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss="log_loss",
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            init=init,
-            dropout=dropout,
-            clip_norm=clip_norm,
-            clip_value=clip_value,
-            param_change_tol=param_change_tol,
-            callbacks=callbacks,
-            progress_bar=progress_bar,
-        )
+        self._store_params(locals())
 
     @staticmethod
     def _score_function(y, y_pred, sample_weight=None):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
 
     def _validate_input(self, X, y, incremental, first_pass, state, classes):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            dtype=(np.float64, np.float32),
-            reset=first_pass,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._validate_arrays(X, y, first_pass)
         if first_pass:
             encoder = LabelBinarizer()
             if incremental and not type_of_target(y).startswith("multilabel"):
@@ -794,57 +699,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         callbacks=None,
         progress_bar=False,
     ):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes,
-            activation=activation,
-            solver=solver,
-            alpha=alpha,
-            batch_size=batch_size,
-            learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init,
-            power_t=power_t,
-            max_iter=max_iter,
-            loss=loss,
-            shuffle=shuffle,
-            random_state=random_state,
-            tol=tol,
-            verbose=verbose,
-            warm_start=warm_start,
-            momentum=momentum,
-            nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping,
-            validation_fraction=validation_fraction,
-            beta_1=beta_1,
-            beta_2=beta_2,
-            epsilon=epsilon,
-            n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun,
-            init=init,
-            dropout=dropout,
-            clip_norm=clip_norm,
-            clip_value=clip_value,
-            param_change_tol=param_change_tol,
-            callbacks=callbacks,
-            progress_bar=progress_bar,
-        )
+        self._store_params(locals())
 
     @staticmethod
     def _score_function(y, y_pred, sample_weight=None):
         return r2_score(y, y_pred, sample_weight=sample_weight)
 
     def _validate_input(self, X, y, incremental, first_pass, state, classes):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            multi_output=True,
-            y_numeric=True,
-            dtype=(np.float64, np.float32),
-            reset=first_pass,
-        )
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+        X, y = self._validate_arrays(X, y, first_pass, y_numeric=True)
         if self.loss == "poisson":
             _validation.check_poisson_target(y)
         return X, y, None, None
