@@ -395,3 +395,16 @@ def test_switching_solver_between_partial_fits_starts_a_new_optimizer():
     assert model._optimizer.solver == "adam" and model._optimizer.adam_step > 0
     model.set_params(solver="sgd").partial_fit(X, y)
     assert model._optimizer.solver == "sgd"
+
+
+def test_fit_from_inside_its_own_fit_is_refused_not_a_deadlock():
+    X, y = make_classification(200, 5, random_state=0)
+    model = MLPClassifier((4,), max_iter=3)
+    model.set_params(callbacks=[lambda m, info: m.fit(X, y)])
+    with pytest.raises(RuntimeError, match="while it is fitting, from the same thread"):
+        model.fit(X, y)
+    model.set_params(callbacks=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)                     # the lock was released
+    assert model.n_iter_ == 3

@@ -51,6 +51,30 @@ class IncompatibleModelError(ValueError):
     """A pickled model was saved by a bpcore whose state format this one cannot read."""
 
 
+class _FitLock:
+    """One fit at a time per estimator.  Another thread's fit waits; a fit started from
+    inside the running one (a callback calling fit on its own model) is refused, where
+    a plain lock would wait for itself forever."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._running = False
+
+    def __enter__(self):
+        self._lock.acquire()
+        if self._running:
+            self._lock.release()
+            raise RuntimeError(
+                "fit or partial_fit was called on this estimator while it is fitting, from "
+                "the same thread (a callback?). Fit another estimator (sklearn.base.clone) "
+                "or return True from the callback to stop.")
+        self._running = True
+
+    def __exit__(self, *exc_info):
+        self._running = False
+        self._lock.release()
+
+
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: fitting, the model state, pickling."""
 
@@ -135,8 +159,7 @@ class _BaseMLP(BaseEstimator):
     # ------------------------------------------------------------------- fitting
     def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
         # one fit at a time per estimator: another thread's fit or partial_fit waits
-        lock = self.__dict__.setdefault("_fit_lock", threading.Lock())
-        with lock:
+        with self.__dict__.setdefault("_fit_lock", _FitLock()):
             return self._fit_serialised(X, y, sample_weight, incremental, classes)
 
     def _fit_serialised(self, X, y, sample_weight, incremental, classes):
