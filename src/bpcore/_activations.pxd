@@ -105,7 +105,7 @@ cdef inline void add_bias_activate(floating* Z, Py_ssize_t n_rows, Py_ssize_t n_
         elif activation == RELU:
             for j in range(n_cols):
                 z = row[j] + intercept[j]
-                row[j] = z if z > 0 else 0
+                row[j] = 0 if z <= 0 else z    # NaN passes through, as in np.maximum
         elif activation == SOFTMAX:
             # softmax(z)_j = e^(z_j - max z) / Σ_k e^(z_k - max z)
             for j in range(n_cols):

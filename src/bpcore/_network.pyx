@@ -50,7 +50,7 @@ from ._activations cimport (add_bias_activate, multiply_derivative,
                             GELU, SOFTPLUS, SWISH)
 from ._losses cimport (output_loss_delta, output_loss, output_activation,
                        SQUARED_ERROR, BINARY_LOG_LOSS, LOG_LOSS, POISSON)
-from ._optimizers cimport (OptimizerConfig, ADAM, optimizer_step, step_size, clip_scale)
+from ._optimizers cimport (OptimizerConfig, SGD, ADAM, optimizer_step, step_size, clip_scale)
 
 cdef extern from *:
     """
@@ -64,28 +64,54 @@ cdef extern from *:
     #endif
 
     /* Where threads may be started (see usable_threads). */
-    static int bpcore_team_started = 0;   /* a team of > 1 thread ran in this process */
-    static int bpcore_forked_child = 0;   /* forked after that: the pool is gone */
+    static int bpcore_forked_child = 0;   /* forked: OpenMP's pool did not survive */
     #if defined(_OPENMP) && !defined(_WIN32)
     #include <pthread.h>
     #include <stdlib.h>
     static __thread int bpcore_threads_seen = 1;  /* this thread started teams this big */
     static void bpcore_after_fork_in_child(void) {
-        if (bpcore_team_started) bpcore_forked_child = 1;
+        bpcore_forked_child = 1;
     }
     static int bpcore_watch_forks(void) {
         return pthread_atfork(NULL, NULL, bpcore_after_fork_in_child);
     }
     static void* bpcore_idle(void* arg) { return arg; }
+    /* the stack size OpenMP's runtime gives its threads: OMP_STACKSIZE (or
+       GOMP_STACKSIZE), a number with an optional B, K (default), M or G suffix */
+    static size_t bpcore_omp_stacksize(void) {
+        const char* text = getenv("OMP_STACKSIZE");
+        char* end;
+        unsigned long long value;
+        if (text == NULL) text = getenv("GOMP_STACKSIZE");
+        if (text == NULL) return 0;
+        value = strtoull(text, &end, 10);
+        while (*end == ' ') end++;
+        switch (*end) {
+            case 'b': case 'B': return (size_t) value;
+            case 'm': case 'M': return (size_t) (value << 20);
+            case 'g': case 'G': return (size_t) (value << 30);
+            default: return (size_t) (value << 10);
+        }
+    }
     /* How many threads (this one included, up to n) can be created now, with the
-       default attributes OpenMP's runtime uses: a team is only started that big. */
+       stack size OpenMP's runtime uses: a team is only started that big. */
     static int bpcore_probe_threads(int n) {
         pthread_t* threads = (pthread_t*) malloc(n * sizeof(pthread_t));
+        pthread_attr_t attributes;
+        size_t stack = bpcore_omp_stacksize();
         int made = 0, i;
         if (threads == NULL) return 1;
-        while (made < n - 1 && pthread_create(&threads[made], NULL, bpcore_idle, NULL) == 0)
+        pthread_attr_init(&attributes);
+        if (stack > 0 && pthread_attr_setstacksize(&attributes, stack) != 0) {
+            pthread_attr_destroy(&attributes);   /* OpenMP could not use it either */
+            free(threads);
+            return 1;
+        }
+        while (made < n - 1
+               && pthread_create(&threads[made], &attributes, bpcore_idle, NULL) == 0)
             made++;
         for (i = 0; i < made; i++) pthread_join(threads[i], NULL);
+        pthread_attr_destroy(&attributes);
         free(threads);
         return made + 1;
     }
@@ -98,13 +124,16 @@ cdef extern from *:
     int BPCORE_OPENMP
     int omp_get_max_threads() noexcept nogil
     double omp_get_wtime() noexcept nogil
-    int bpcore_team_started
     int bpcore_forked_child
     int bpcore_threads_seen
     int bpcore_watch_forks() noexcept
     int bpcore_probe_threads(int n) noexcept nogil
 
 bpcore_watch_forks()
+
+# The most elements a buffer may have: byte counts of 8-byte elements, and sums of a
+# few such sizes, stay far below PY_SSIZE_T_MAX.
+cdef Py_ssize_t MAX_ELEMENTS = (<Py_ssize_t> 1) << 56
 
 # Below this much work (multiply-adds) a stage runs on one thread: starting a team
 # costs a few microseconds, as much as this work takes on one core.
@@ -134,16 +163,17 @@ def omp_max_threads():
 
 
 def forked_child():
-    """True in a process forked after its parent ran bpcore's threads: it runs on one."""
+    """True in a process made by fork(): bpcore runs on one thread there."""
     return bool(bpcore_forked_child)
 
 
 cdef int usable_threads(int wanted) noexcept:
     # The team size a kernel may start now (with the GIL held, so without races):
-    # 1 in a forked child whose parent had a team (entering OpenMP there would hang),
+    # 1 in a forked child (an OpenMP pool the parent had, bpcore's or that of another
+    # library sharing the runtime, is gone there, and entering it would hang),
     # else at most as many threads as this thread can create (libgomp ends the
     # process when it cannot).  A probe runs once per thread and team size.
-    global bpcore_threads_seen, bpcore_team_started
+    global bpcore_threads_seen
     if wanted <= 1 or not BPCORE_OPENMP or bpcore_forked_child:
         return 1
     if wanted > bpcore_threads_seen:
@@ -152,7 +182,6 @@ cdef int usable_threads(int wanted) noexcept:
         if wanted <= 1:
             return 1
         bpcore_threads_seen = wanted
-    bpcore_team_started = 1
     return wanted
 
 
@@ -228,6 +257,13 @@ cdef class Network:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
         if any(int(u) < 1 for u in layer_units) or batch_capacity < 1:
             raise ValueError("layer sizes and the batch capacity must be positive")
+        # every buffer size, in Python integers (no overflow), must be addressable
+        units = [int(u) for u in layer_units]
+        n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:]))
+        workspace = batch_capacity * (units[0] + 4 * sum(units[1:]))
+        if max(n_params, workspace, max(units) * batch_capacity) > MAX_ELEMENTS:
+            raise ValueError(f"a network of layers {units} with batches of {batch_capacity} "
+                             "rows needs more memory than can be addressed")
         if any(code not in ACTIVATION_CODES.values() for code in hidden_activation):
             raise ValueError("unknown hidden activation code")
         if loss not in LOSS_CODES.values():
@@ -720,6 +756,11 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     for c in range(row_chunks):
         loss += chunk_sums[c]
         weight_sum += chunk_sums[net.max_row_chunks + c]
+    weight_sum_out[0] = weight_sum
+    for l in range(L):
+        layer_squares[l] = 0
+    if weight_sum == 0:
+        return 0        # no weight in this batch: no gradient (the caller skips it)
 
     T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
     for task in prange(n_tasks, num_threads=T2, use_threads_if=T2 > 1,
@@ -728,11 +769,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
             net, X, batch, net.task_layer[task], net.task_start[task],
             min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
             params, grads, ws, weight_sum)
-    for l in range(L):
-        layer_squares[l] = 0
     for task in range(n_tasks):
         layer_squares[net.task_layer[task]] += task_squares[task]
-    weight_sum_out[0] = weight_sum
     return loss
 
 
@@ -847,9 +885,11 @@ cdef struct Governor:
 
 
 cdef void governor_load(Governor* g, const double* state, int max_threads) noexcept nogil:
-    # state: the 8 numbers governor_save left, or zeros for a new fit
+    # state: the 8 numbers governor_save left, or zeros for a new fit.  A state out of
+    # range (not one this governor saved) starts afresh: its team size is never trusted.
     g.max_threads = max_threads
-    if state[0] == 0 or max_threads <= 1:
+    if (state[0] == 0 or max_threads <= 1 or not 1 <= state[1] <= max_threads
+            or not 0 <= state[2] <= 2 or not 1 <= state[3] <= RUN_BATCHES):
         g.current = max_threads
         g.phase = 0 if max_threads > 1 else 2
         g.left = PROBE_BATCHES if max_threads > 1 else 1 << 30
@@ -993,6 +1033,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                           params.shape[0], workspace.shape[0], batch_size,
                           order.shape[0] > 0 and X_indptr.shape[0] == 0)
     check_order(order, n_samples)
+    if config.kind != SGD and config.kind != ADAM:
+        raise ValueError("config['kind'] must be 0 (SGD) or 1 (Adam)")
     if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
             config.kind == ADAM and state_2.shape[0] != spec.n_params):
         raise ValueError("grads and optimizer state must match the parameter buffer")
@@ -1030,6 +1072,10 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 batch_loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                             &params[0], &grads[0], &workspace[0], &extras,
                                             unit_max, scratch, layer_squares, &weight_sum)
+                if weight_sum == 0:
+                    # every sample weight of this batch is 0: nothing to learn from it
+                    batch.first += batch.n_rows
+                    continue
                 n_batches += 1
                 grad_squares = 0
                 for l in range(L):
@@ -1207,7 +1253,10 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
         raise ValueError("out does not match the network's output size")
     if params.shape[0] != spec.n_params:
         raise ValueError("params has the wrong size for this network")
-    if chunk_rows < 1 or workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_layer_units:
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be positive")
+    chunk_rows = min(chunk_rows, n)
+    if workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_layer_units:
         raise ValueError("the workspace does not hold the prediction blocks")
     batch.order = NULL
     batch.first = 0
