@@ -10,7 +10,9 @@ the same `random_state` gives the same model as scikit-learn, to rounding.
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -54,11 +56,21 @@ class IncompatibleModelError(ValueError):
 class _FitLock:
     """One fit at a time per estimator.  Another thread's fit waits; a fit started from
     inside the running one (a callback calling fit on its own model) is refused, where
-    a plain lock would wait for itself forever."""
+    a plain lock would wait for itself forever.  A forked child gets its locks free:
+    the thread that held one in the parent does not exist there."""
+
+    _all = weakref.WeakSet()
 
     def __init__(self):
         self._lock = threading.RLock()
         self._running = False
+        _FitLock._all.add(self)
+
+    @classmethod
+    def _after_fork_in_child(cls):
+        for lock in list(cls._all):
+            lock._lock = threading.RLock()
+            lock._running = False
 
     def __enter__(self):
         self._lock.acquire()
@@ -73,6 +85,26 @@ class _FitLock:
     def __exit__(self, *exc_info):
         self._running = False
         self._lock.release()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_FitLock._after_fork_in_child)
+
+_INPUT_CLASSES = {}
+
+
+def _inputs_of(estimator, state):
+    """What scikit-learn's validate_data checks X against: the published model's
+    input width and feature names, under the estimator's class name (for messages)."""
+    cls = _INPUT_CLASSES.get(type(estimator))
+    if cls is None:
+        cls = _INPUT_CLASSES[type(estimator)] = type(type(estimator).__name__,
+                                                      (BaseEstimator,), {})
+    view = cls()
+    view.n_features_in_ = state.n_features
+    if state.feature_names is not None:
+        view.feature_names_in_ = state.feature_names
+    return view
 
 
 class _BaseMLP(BaseEstimator):
@@ -100,7 +132,7 @@ class _BaseMLP(BaseEstimator):
     def _publish(self, layout, params):
         """Make `params` (a buffer no one else writes) the model: one assignment."""
         state = ModelState(layout.layer_units, layout.activation, layout.loss, params,
-                           layout.encoder)
+                           layout.encoder, layout.feature_names)
         self._state = state
         self.n_layers_ = len(layout.layer_units)
         self.n_outputs_ = layout.n_outputs
@@ -178,6 +210,9 @@ class _BaseMLP(BaseEstimator):
             sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype,
                                                  ensure_non_negative=True)
         if class_weights is not None:
+            if np.any(class_weights < 0):
+                raise ValueError("class_weight holds negative weights; class weights must be "
+                                 ">= 0.")
             sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
@@ -196,7 +231,8 @@ class _BaseMLP(BaseEstimator):
             self._reset_history(layer_units, start)
         else:
             start = state.current_params()   # assigned layers: converted, or refused by name
-        layout = ModelState(layer_units, self.activation, loss, start, encoder)
+        layout = ModelState(layer_units, self.activation, loss, start, encoder,
+                            self.__dict__.get("feature_names_in_"))
         params = start.copy()                # trained in place; published as copies
         with blas_single_threaded():
             if self.solver in STOCHASTIC_SOLVERS:
@@ -275,24 +311,24 @@ class _BaseMLP(BaseEstimator):
             and X.dtype == state.dtype
             and X.flags.c_contiguous
             and X.shape[1] == state.n_features
-            and "feature_names_in_" not in self.__dict__
+            and state.feature_names is None
         ):
             output = state.forward_small(X)
             if output is not None:
                 return output, state
         state = self._fitted_state()
+        # scikit-learn's checks, against the model this call runs (a refit in another
+        # thread rewrites n_features_in_ before it publishes its first epoch)
+        view = _inputs_of(self, state)
         checked = dict(reset=False, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32))
         # the kernel checks finiteness as it goes (one pass over X fewer); when it finds
         # NaN or infinity, scikit-learn's check runs to say so in its words
-        X_checked = validate_data(self, X, ensure_all_finite=False, **checked)
-        if X_checked.shape[1] != state.n_features:
-            raise ValueError(f"X has {X_checked.shape[1]} features, but {type(self).__name__} "
-                             f"is expecting {state.n_features} features as input.")
+        X_checked = validate_data(view, X, ensure_all_finite=False, **checked)
         params = state.current_params()
         converted = X_checked.astype(state.dtype, copy=False)
         output = state.forward(converted, params)
         if output is None:
-            validate_data(self, X, **checked)   # raises, naming NaN or infinity
+            validate_data(view, X, **checked)   # raises, naming NaN or infinity
             if X_checked.dtype != state.dtype:
                 largest = float(abs(X_checked).max())
                 raise ValueError(
@@ -426,7 +462,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     callbacks : list of callables or None, default=None
         Each is called as ``f(model, info)`` after every epoch, with ``info`` a dict:
         epoch, loss, validation_score, validation_loss, gradient_norms, weight_norms,
-        dead_units, learning_rate, seconds.  Returning True stops training.
+        dead_units, learning_rate, seconds.  Returning True stops training.  Edits a
+        callback makes to coefs_ / intercepts_ are what the next epoch trains.
     class_weight : dict, 'balanced' or None, default=None
         Weights of the classes, multiplied into sample_weight ('balanced':
         n_samples / (n_classes * count); not with partial_fit).

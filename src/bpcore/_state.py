@@ -26,6 +26,23 @@ _PREDICT_ROWS = {
 }
 
 
+_KEEP = object()   # with_lists: keep this list as it is
+
+
+def _check_encoder(encoder, loss, n_outputs):
+    """A classifier's label encoding must fit its output layer and loss."""
+    classes = getattr(encoder, "classes_", None)
+    kind = getattr(encoder, "y_type_", None)
+    expected = {"multiclass": ("log_loss", len(classes) if classes is not None else -1),
+                "binary": ("binary_log_loss", 1)}.get(
+        kind, ("binary_log_loss", len(classes) if classes is not None else -1))
+    if classes is None or kind is None or (loss, n_outputs) != expected or (
+            kind == "binary" and len(classes) > 2):
+        raise ValueError(f"a label encoding of kind {kind!r} with "
+                         f"{None if classes is None else len(classes)} classes does not fit "
+                         f"{n_outputs} outputs with loss {loss!r}")
+
+
 class ModelState:
     """The layout, the parameters and the output encoding of a fitted network.
 
@@ -41,12 +58,14 @@ class ModelState:
         The flat buffer (taken, not copied).
     encoder : object, optional
         The classifier's fitted LabelBinarizer (None for regressors).
+    feature_names : ndarray of str, optional
+        The column names the model was fitted with (``feature_names_in_``).
     """
 
     __slots__ = ("layer_units", "activation", "loss", "params", "coefs", "intercepts",
-                 "encoder", "_views", "_serial_network")
+                 "encoder", "feature_names", "_views", "_serial_network")
 
-    def __init__(self, layer_units, activation, loss, params, encoder=None):
+    def __init__(self, layer_units, activation, loss, params, encoder=None, feature_names=None):
         layer_units = tuple(int(u) for u in layer_units)
         if len(layer_units) < 2 or min(layer_units) < 1:
             raise ValueError(f"a network needs at least two positive layer sizes, got {layer_units}")
@@ -61,11 +80,16 @@ class ModelState:
         if params.size != expected:
             raise ValueError(f"layers {list(layer_units)} need {expected} parameters; "
                              f"the buffer holds {params.size}")
+        if encoder is not None:
+            _check_encoder(encoder, loss, layer_units[-1])
+        if feature_names is not None and len(feature_names) != layer_units[0]:
+            raise ValueError(f"{len(feature_names)} feature names for {layer_units[0]} inputs")
         self.layer_units = layer_units
         self.activation = activation
         self.loss = loss
         self.params = params
         self.encoder = encoder
+        self.feature_names = feature_names
         self.coefs, self.intercepts = _layout.views(params, layer_units)
         self._views = (tuple(self.coefs), tuple(self.intercepts))
         self._serial_network = self.network(1)
@@ -74,18 +98,21 @@ class ModelState:
         # pickled as its defining values (the assigned layers packed in); unpickling
         # goes through __init__'s checks, so a tampered state is refused
         return (ModelState, (self.layer_units, self.activation, self.loss,
-                             self.current_params(), self.encoder))
+                             self.current_params(), self.encoder, self.feature_names))
 
-    def with_lists(self, coefs=None, intercepts=None):
+    def with_lists(self, coefs=_KEEP, intercepts=_KEEP):
         """The same model whose coefs_ / intercepts_ are the given lists (assigned by
         the user: their arrays are packed when the model runs)."""
         state = ModelState.__new__(ModelState)
         for name in ModelState.__slots__:
             setattr(state, name, getattr(self, name))
-        if coefs is not None:
-            state.coefs = coefs if isinstance(coefs, list) else list(coefs)
-        if intercepts is not None:
-            state.intercepts = intercepts if isinstance(intercepts, list) else list(intercepts)
+        for name, value in (("coefs", coefs), ("intercepts", intercepts)):
+            if value is _KEEP:
+                continue
+            if isinstance(value, np.ndarray) or not hasattr(value, "__iter__"):
+                raise TypeError(f"{name}_ must be a list of arrays, one per layer; got "
+                                f"{type(value).__name__}.")
+            setattr(state, name, value if isinstance(value, list) else list(value))
         return state
 
     # ------------------------------------------------------------------ layout
@@ -141,7 +168,8 @@ class ModelState:
             ("intercepts_", self.intercepts, [(a, b, (b - a,)) for a, b in intercept_slices]),
         ):
             for layer, (array, (start, stop, shape)) in enumerate(zip(arrays, slices)):
-                flat[start:stop] = _checked_layer(array, f"{name}[{layer}]", shape).ravel()
+                flat[start:stop] = _checked_layer(array, f"{name}[{layer}]", shape,
+                                                  flat.dtype).ravel()
         return flat
 
     # -------------------------------------------------------------- prediction
@@ -179,15 +207,21 @@ class ModelState:
         return out
 
 
-def _checked_layer(array, name, shape):
-    """An assigned layer as real numbers of the given shape, or a ValueError naming it."""
+def _checked_layer(array, name, shape, dtype):
+    """An assigned layer as real numbers of the given shape in `dtype`, or a ValueError
+    naming it."""
     array = np.asarray(array)
     if array.dtype.kind not in "biuf":
         raise ValueError(f"{name} holds {array.dtype} values; a layer holds real numbers.")
     if array.shape != tuple(shape):
         raise ValueError(f"{name} has shape {array.shape}, but this model's layer needs "
                          f"{tuple(shape)}.")
-    return array
+    with np.errstate(over="ignore"):
+        converted = array.astype(dtype, copy=False)
+    if array.dtype.kind == "f" and not np.array_equal(np.isfinite(converted), np.isfinite(array)):
+        raise ValueError(f"{name} holds values beyond the range of {np.dtype(dtype)}, the "
+                         "dtype this model computes in.")
+    return converted
 
 
 def initial_params(rng, layer_units, init, activation, dtype):

@@ -30,6 +30,23 @@ def effective_n_threads() -> int:
     return max(1, min(_network.omp_max_threads(), n_cpus))
 
 
+def _after_fork_in_child():
+    # a fork copies this lock and count as they were, held perhaps by a thread the
+    # child does not have: start the child's afresh (and give BLAS back its threads)
+    global _lock, _holders, _limiter
+    limiter = _limiter
+    _lock, _holders, _limiter = threading.Lock(), 0, None
+    if limiter is not None:
+        try:
+            limiter.restore_original_limits()
+        except Exception:  # noqa: BLE001 - best effort: the child keeps one BLAS thread
+            pass
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 @contextmanager
 def blas_single_threaded():
     """Context manager: every loaded BLAS limited to one thread while it is open.

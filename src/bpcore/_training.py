@@ -65,6 +65,21 @@ def split_validation(estimator, layout, X, Y, sample_weight):
     return X_train, np.ascontiguousarray(Y_train), sw_train, validation
 
 
+def _continue_history(est):
+    """The stochastic history a continued fit appends to, when the model so far was
+    fitted by L-BFGS or with early stopping set otherwise (warm_start, partial_fit)."""
+    if not isinstance(est.__dict__.get("loss_curve_"), list):
+        est.loss_curve_ = []
+    if est.early_stopping and not isinstance(est.__dict__.get("validation_scores_"), list):
+        est.validation_scores_, est.validation_loss_curve_ = [], []
+        est.best_validation_score_, est.best_loss_ = -np.inf, None
+        est._no_improvement_count = 0
+    if not est.early_stopping and est.__dict__.get("best_loss_") is None:
+        est.best_loss_ = min(est.loss_curve_, default=np.inf)
+        est.validation_scores_ = est.validation_loss_curve_ = est.best_validation_score_ = None
+        est._no_improvement_count = 0
+
+
 def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, first_pass):
     """Epochs of mini-batch SGD or Adam on `params` (a private buffer), from `layout`."""
     est = estimator
@@ -76,6 +91,7 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
     est._optimizer = optimizer
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
+    _continue_history(est)
     X, Y, sample_weight, validation = split_validation(est, layout, X, Y, sample_weight)
     n_samples = X.shape[0]
     batch_size = batch_size_for(est, n_samples)
@@ -130,6 +146,10 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
                 stop = True
             if info is not None and run_callbacks(est, info):
                 stop = True
+            if est.callbacks:
+                # what a callback did to coefs_ / intercepts_ (a constraint, a reset)
+                # is what the next epoch trains
+                params[:] = est._state.current_params()
             if stop or incremental:
                 break
             if est.n_iter_ == est.max_iter:

@@ -24,7 +24,7 @@ def _is_real(value):
 def _interval(low, high, low_closed, high_closed, integer=False):
     def check(value):
         ok_type = _is_int(value) if integer else _is_real(value)
-        if not ok_type or np.isnan(value):
+        if not ok_type or not np.isfinite(value):
             return False
         if low is not None and (value < low or (value == low and not low_closed)):
             return False
@@ -57,11 +57,7 @@ def _either(*rules):
 
 def _random_state():
     def check(value):
-        return (
-            value is None
-            or _is_int(value)
-            or isinstance(value, (np.random.RandomState, np.random.Generator))
-        )
+        return value is None or _is_int(value) or isinstance(value, np.random.RandomState)
 
     return check, "None, an int or a numpy RandomState"
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.multiclass import unique_labels
+from sklearn.utils.validation import _check_sample_weight, column_or_1d, validate_data
 
 from . import _layout, _validation
 from ._engine import Engine, TrainingData
@@ -51,6 +52,29 @@ class Gradients:
     deltas: list | None = None
 
 
+def _targets(model, state, y, n_samples, dtype):
+    """y checked as fit checks it, as the network's (n_samples, n_outputs) targets."""
+    if state.encoder is not None:
+        y = np.asarray(y)
+        if not state.encoder.y_type_.startswith("multilabel"):
+            y = column_or_1d(y)
+            unseen = np.setdiff1d(unique_labels(y), state.encoder.classes_)
+            if unseen.size:
+                raise ValueError(f"y has labels the model does not know: {unseen.tolist()}; "
+                                 f"classes_ is {state.encoder.classes_.tolist()}.")
+        Y = state.encoder.transform(y)
+    else:
+        Y = np.asarray(y, dtype=dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if model.loss == "poisson":
+            _validation.check_poisson_target(Y)
+    if Y.ndim != 2 or Y.shape != (n_samples, state.n_outputs):
+        raise ValueError(f"y has shape {np.shape(y)}; this model needs {n_samples} rows of "
+                         f"{state.n_outputs} output(s).")
+    return np.asarray(Y, dtype=dtype)
+
+
 def _engine(model, X, y, sample_weight, dtype, dropout_seed):
     """An Engine over the given rows as one batch, on a copy of the model's parameters
     in `dtype`, and the validated X."""
@@ -59,16 +83,16 @@ def _engine(model, X, y, sample_weight, dtype, dropout_seed):
                       dtype=(np.float64, np.float32))
     if X.shape[1] != state.n_features:
         raise ValueError(f"X has {X.shape[1]} features; the model takes {state.n_features}.")
-    Y = state.encoder.transform(y) if state.encoder is not None else np.asarray(y)
-    Y = np.asarray(Y, dtype=dtype).reshape(X.shape[0], -1)
-    if Y.shape[1] != state.n_outputs:
-        raise ValueError(f"y has {Y.shape[1]} outputs; the model has {state.n_outputs}.")
+    Y = _targets(model, state, y, X.shape[0], dtype)
     if sample_weight is not None:
         sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
     dropout = (_validation.dropout_rates(model.dropout, len(state.layer_units) - 2)
                if dropout_seed is not None else None)
     params = state.current_params().astype(dtype)
     data = TrainingData.from_arrays(X, Y, sample_weight, dtype)
+    if not np.isfinite(data.X[0]).all():
+        raise ValueError(f"X holds values beyond the range of {np.dtype(dtype)}, the dtype "
+                         "this model computes in.")
     engine = Engine(state, params, data, alpha=model.alpha, batch_size=X.shape[0],
                     dropout=dropout)
     return engine, state, X

@@ -154,6 +154,12 @@ def to_onnx(model, *, name=None, opset=OPSET):
                 probabilities = positive
                 index = None
                 graph.nodes.append(helper.make_node("Identity", [above], ["label"]))
+            elif len(classes) == 1:
+                # fitted on one class: that class, with probability 1 (one column)
+                zero = graph.op("Mul", [positive, graph.constant(0.0)])
+                probabilities = graph.op("Add", [zero, graph.constant(1.0)])
+                index = graph.op("Squeeze", [graph.op("Cast", [zero], to=TensorProto.INT64),
+                                             graph.constant([1], dtype=np.int64)])
             else:
                 probabilities = graph.op("Concat", [graph.op("Sub", [graph.constant(1.0), positive]), positive], axis=1)
                 index = graph.op("Squeeze", [above, graph.constant([1], dtype=np.int64)])
@@ -164,17 +170,21 @@ def to_onnx(model, *, name=None, opset=OPSET):
                 graph.initializers.append(table)
                 label_type = TensorProto.STRING
             else:
-                kind = np.int64 if classes.dtype.kind in "iub" else np.float64
+                # the labels' own kind: bool, unsigned and signed integers keep their values
+                kind, label_type = {"b": (np.bool_, TensorProto.BOOL),
+                                    "u": (np.uint64, TensorProto.UINT64),
+                                    "i": (np.int64, TensorProto.INT64)}.get(
+                    classes.dtype.kind, (np.float64, TensorProto.DOUBLE))
                 table = numpy_helper.from_array(classes.astype(kind), graph.name("classes"))
                 graph.initializers.append(table)
-                label_type = TensorProto.INT64 if kind is np.int64 else TensorProto.DOUBLE
             graph.nodes.append(helper.make_node("Gather", [table.name, index], ["label"], axis=0))
             outputs.append(helper.make_tensor_value_info("label", label_type, [None]))
         else:
             outputs.append(helper.make_tensor_value_info("label", TensorProto.INT64,
                                                          [None, state.n_outputs]))
         graph.nodes.append(helper.make_node("Identity", [probabilities], ["probabilities"]))
-        width = 2 if (out_activation == "logistic" and not multilabel) else state.n_outputs
+        width = (2 if (out_activation == "logistic" and not multilabel and len(classes) > 1)
+                 else state.n_outputs)
         outputs.append(helper.make_tensor_value_info("probabilities", tensor_type, [None, width]))
 
     onnx_graph = helper.make_graph(
