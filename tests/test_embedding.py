@@ -408,3 +408,224 @@ def test_fit_from_inside_its_own_fit_is_refused_not_a_deadlock():
         warnings.simplefilter("ignore", ConvergenceWarning)
         model.fit(X, y)                     # the lock was released
     assert model.n_iter_ == 3
+
+
+# ------------------------------------------- found by attacking the boundary
+def test_kernel_arguments_that_once_crashed_are_refused():
+    code = """
+import numpy as np
+from bpcore import _network as N
+relu, squared = N.ACTIVATION_CODES["relu"], N.LOSS_CODES["squared_error"]
+def refused(call, words):
+    try:
+        call()
+    except ValueError as error:
+        assert words in str(error), error
+        return
+    raise SystemExit(f"accepted: {words}")
+# sizes whose product overflows
+refused(lambda: N.Network([2**62, 4], [], squared, 0.0, 1, 1), "addressed")
+# a chunk size that overflows the workspace check
+net = N.Network([3, 4, 2], [relu], squared, 0.0, 1, 1)
+e = np.empty(0, np.intp)
+refused(lambda: N.predict(net, np.ones(3000), e, e, np.zeros(net.n_params), np.empty((1000, 2)),
+                          np.empty(1), 2**61), "workspace")
+# an optimizer kind that is neither SGD nor Adam
+X, Y = np.ones(3 * 8), np.ones((8, 2))
+config = dict(kind=2, learning_rate=0.1, momentum=0.0, nesterov=False, beta_1=0.9,
+              beta_2=0.999, epsilon=1e-8, clip_norm=0.0, clip_value=0.0)
+args = lambda gov: (net8, X, e, e, Y, np.empty(0), e, 8, np.zeros(net8.n_params),
+                    np.zeros(net8.n_params), np.zeros(net8.n_params), np.empty(0),
+                    np.zeros(net8.train_workspace_size), config, 0, 0, np.zeros(4),
+                    np.zeros(4, np.uint8), gov)
+net8 = N.Network([3, 4, 2], [relu], squared, 0.0, 8, 2)
+refused(lambda: N.train_epoch(*args(np.zeros(8))), "kind")
+# a governor state naming a team larger than the workspace holds: not trusted
+config["kind"] = 0
+for team in (64, 512, -3, float("nan")):
+    N.train_epoch(*args(np.array([1, team, 2, 100, 0, 0, 0, 0], dtype=float)))
+print("ok")
+"""
+    assert "ok" in run_isolated(code)
+
+
+@pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
+def test_fork_while_another_thread_fits_the_same_estimator():
+    code = """
+import os, threading, time, warnings
+import numpy as np
+warnings.simplefilter("ignore")
+from sklearn.datasets import make_classification
+import bpcore
+X, y = make_classification(20000, 20, random_state=0)
+m = bpcore.MLPClassifier((64,), max_iter=30, tol=0, n_iter_no_change=1000, random_state=0)
+threading.Thread(target=lambda: m.fit(X, y), daemon=True).start()
+while "_state" not in m.__dict__:
+    time.sleep(0.01)
+pid = os.fork()
+if pid == 0:
+    m.set_params(max_iter=2).fit(X[:100], y[:100])      # the parent's lock is not held here
+    os._exit(0 if m.n_iter_ == 2 else 3)
+_, status = os.waitpid(pid, 0)
+assert os.WEXITSTATUS(status) == 0, status
+print("ok")
+"""
+    assert "ok" in run_isolated(code, timeout=120)
+
+
+@pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
+def test_every_forked_child_runs_on_one_thread():
+    # another library sharing the OpenMP runtime may have left a pool bpcore cannot see
+    code = """
+import os
+import bpcore
+assert not bpcore._network.forked_child()
+pid = os.fork()
+if pid == 0:
+    ok = bpcore._network.forked_child() and bpcore._network.usable_thread_count(2) == 1
+    os._exit(0 if ok else 3)
+_, status = os.waitpid(pid, 0)
+assert os.WEXITSTATUS(status) == 0, status
+print("ok")
+"""
+    assert "ok" in run_isolated(code)
+
+
+@pytest.mark.skipif(not (POSIX and _network.openmp_enabled()), reason="needs POSIX and OpenMP")
+def test_thread_probe_uses_openmps_stack_size():
+    code = """
+import os, resource, warnings
+warnings.simplefilter("ignore")
+from sklearn.datasets import make_classification
+import bpcore
+X, y = make_classification(5000, 50, random_state=0)
+size = [int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmSize")][0]
+resource.setrlimit(resource.RLIMIT_AS, ((size + 1024 * 1024) * 1024, resource.RLIM_INFINITY))
+bpcore.MLPClassifier((128,), max_iter=2, random_state=0).fit(X, y)   # a 1.4 GB stack: no
+assert bpcore._network.usable_thread_count(2) == 1
+print("ok")
+"""
+    env_code = "import os; os.environ['OMP_STACKSIZE'] = '1400M'\n" + textwrap.dedent(code)
+    assert "ok" in run_isolated(env_code, timeout=120)
+
+
+def test_predict_during_a_refit_of_another_width_answers_with_the_published_model():
+    rng = np.random.default_rng(0)
+    X6, y6 = rng.normal(size=(300, 6)), rng.integers(0, 2, 300)
+    X9, y9 = rng.normal(size=(100000, 9)), rng.integers(0, 2, 100000)
+    model = MLPClassifier((16,), max_iter=2, random_state=0).fit(X6, y6)
+    expected = model.predict_proba(X6)
+    first = model._state
+    refit = threading.Thread(target=lambda: model.set_params(max_iter=1).fit(X9, y9))
+    refit.start()
+    answered = 0
+    while refit.is_alive() and model._state is first:
+        if model.n_features_in_ == 9:          # the refit has validated its data
+            proba = model.predict_proba(X6)    # 300 rows: the checked path
+            if model._state is first:
+                np.testing.assert_array_equal(proba, expected)
+                answered += 1
+    refit.join()
+    assert model._state.n_features == 9
+    assert answered > 0
+
+
+def test_nan_weights_are_named_through_relu_too():
+    model, X, _ = fitted()
+    model.coefs_[0][0, :] = np.nan           # relu(NaN) is NaN, as in numpy
+    with pytest.raises(ValueError, match="weights are not finite"):
+        model.predict_proba(X[:300])
+    with pytest.raises(ValueError, match="weights are not finite"):
+        model.predict_proba(X[:2])
+
+
+def test_edits_in_a_callback_are_what_the_next_epoch_trains():
+    X, y = make_classification(500, 10, random_state=0)
+
+    def zero_first_layer(model, info):
+        model.coefs_[0][...] = 0
+
+    model = MLPClassifier((8,), max_iter=3, random_state=0, callbacks=[zero_first_layer])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, y)
+    # recorded before each epoch's callback: epochs 2 and 3 started from zeros
+    first, second = model.weight_norms_[0, 0], model.weight_norms_[1, 0]
+    assert second < 0.2 * first, (first, second)
+    assert np.all(model.coefs_[0] == 0)
+
+
+def test_loss_gradient_checks_y_as_fit_does():
+    model, X, y = fitted()
+    with pytest.raises(ValueError, match=r"labels the model does not know: \[99\]"):
+        bpcore.loss_gradient(model, X[:5], [0, 1, 2, 0, 99])
+    X_reg = np.random.default_rng(0).normal(size=(10, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg = MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, random_state=0).fit(
+            X_reg, X_reg[:, 0])
+        poisson = MLPRegressor(hidden_layer_sizes=(4,), loss="poisson", max_iter=3).fit(
+            X_reg, np.abs(X_reg[:, 0]))
+        model32 = MLPClassifier((4,), max_iter=3).fit(X.astype(np.float32), y)
+    with pytest.raises(ValueError, match=r"y has shape \(5, 2\); this model needs 10 rows"):
+        bpcore.loss_gradient(reg, X_reg, np.zeros((5, 2)))
+    with pytest.raises(ValueError, match="non-negative y"):
+        bpcore.loss_gradient(poisson, X_reg, -np.ones(10))
+    huge = X[:5].copy()
+    huge[0, 0] = 1e39
+    with pytest.raises(ValueError, match="beyond the range of float32"):
+        bpcore.loss_gradient(model32, huge, y[:5])
+
+
+def test_a_state_whose_labels_do_not_fit_its_outputs_is_refused():
+    from sklearn.preprocessing import LabelBinarizer
+
+    from bpcore._state import ModelState
+
+    with pytest.raises(ValueError, match="does not fit 1 outputs"):
+        ModelState((3, 4, 1), "relu", "binary_log_loss", np.zeros(3 * 4 + 4 + 4 + 1),
+                   LabelBinarizer().fit([0, 1, 2, 3]))
+
+
+def test_messages_for_odd_settings():
+    model, X, y = fitted()
+    with pytest.raises(TypeError, match="coefs_ must be a list of arrays"):
+        model.coefs_ = None
+    with pytest.raises(bpcore.InvalidParameterError, match="'alpha' parameter"):
+        MLPClassifier(alpha=np.inf).fit(X, y)
+    with pytest.raises(bpcore.InvalidParameterError, match="'random_state' parameter"):
+        MLPClassifier(random_state=np.random.default_rng(0)).fit(X, y)
+    with pytest.raises(ValueError, match="class_weight holds negative weights"):
+        MLPClassifier(class_weight={0: -1.0, 1: 1.0, 2: 1.0}).fit(X, y)
+    model32 = MLPClassifier((8,), max_iter=2).fit(X.astype(np.float32), y)
+    model32.coefs_[0] = np.full((20, 8), 1e39)
+    with pytest.raises(ValueError, match=r"coefs_\[0\] holds values beyond the range of float32"):
+        model32.predict(X)
+
+
+def test_batches_with_no_weight_are_skipped():
+    X, y = make_classification(200, 5, random_state=0)
+    weights = np.ones(200)
+    weights[:10] = 0                      # the first batch of 10 weighs nothing
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier((4,), batch_size=10, shuffle=False, max_iter=3,
+                              random_state=0).fit(X, y, sample_weight=weights)
+        rest = MLPClassifier((4,), batch_size=10, shuffle=False, max_iter=3,
+                             random_state=0).fit(X[10:], y[10:])
+    assert model.n_iter_ == 3
+    np.testing.assert_allclose(model._params, rest._params, rtol=1e-12)
+
+
+def test_stochastic_continuations_of_other_histories():
+    X, y = make_classification(200, 5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = MLPClassifier((4,), solver="lbfgs", max_iter=5).fit(X, y)
+        model.set_params(solver="sgd").partial_fit(X, y)
+        assert len(model.loss_curve_) == 1
+        toggled = MLPClassifier((4,), max_iter=3, warm_start=True).fit(X, y)
+        toggled.set_params(early_stopping=True).fit(X, y)
+        assert len(toggled.validation_scores_) == toggled.n_iter_
+        toggled.set_params(early_stopping=False).fit(X, y)
+        assert toggled.best_loss_ <= toggled.loss_curve_[-1]

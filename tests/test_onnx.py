@@ -71,3 +71,19 @@ def test_regressor(loss, n_targets, dtype):
     expected = model.predict(X).reshape(len(X), -1)
     np.testing.assert_allclose(prediction, expected, rtol=TOLERANCE[dtype] * 10,
                                atol=TOLERANCE[dtype])
+
+
+@pytest.mark.parametrize("labels", [
+    np.array(["only"] * 40),                                   # one class
+    np.array([2**63 + 7, 2**63 + 9] * 20, dtype=np.uint64),    # beyond int64
+    np.array([True, False] * 20),                              # booleans
+])
+def test_labels_keep_their_values_and_kind(labels):
+    X = np.random.default_rng(0).normal(size=(40, 3))
+    model = fit(MLPClassifier((4,), max_iter=5, random_state=0), X, labels)
+    predicted, probabilities = session(model).run(None, {"X": X})
+    np.testing.assert_array_equal(predicted, model.predict(X))
+    ours = model.predict(X)
+    if ours.dtype.kind not in "OUS":      # onnxruntime hands strings back as objects
+        assert np.asarray(predicted).dtype == ours.dtype
+    np.testing.assert_allclose(probabilities, model.predict_proba(X), rtol=1e-12)
