@@ -131,8 +131,7 @@ class _BaseMLP(BaseEstimator):
 
     def _publish(self, layout, params):
         """Make `params` (a buffer no one else writes) the model: one assignment."""
-        state = ModelState(layout.layer_units, layout.activation, layout.loss, params,
-                           layout.encoder, layout.feature_names)
+        state = layout.with_params(params)
         self._state = state
         self.n_layers_ = len(layout.layer_units)
         self.n_outputs_ = layout.n_outputs

@@ -87,12 +87,35 @@ class ModelState:
         self.layer_units = layer_units
         self.activation = activation
         self.loss = loss
-        self.params = params
         self.encoder = encoder
         self.feature_names = feature_names
-        self.coefs, self.intercepts = _layout.views(params, layer_units)
+        self._serial_network = None
+        self._take(params)
+
+    def _take(self, params):
+        self.params = params
+        self.coefs, self.intercepts = _layout.views(params, self.layer_units)
         self._views = (tuple(self.coefs), tuple(self.intercepts))
-        self._serial_network = self.network(1)
+
+    def with_params(self, params):
+        """The same model (layout, encoding, networks) over another buffer of the same
+        size and dtype: how training publishes each epoch without re-checking."""
+        if params.shape != self.params.shape or params.dtype != self.params.dtype:
+            raise ValueError("with_params needs a buffer of the same size and dtype")
+        state = ModelState.__new__(ModelState)
+        for name in ("layer_units", "activation", "loss", "encoder", "feature_names"):
+            setattr(state, name, getattr(self, name))
+        state._serial_network = self.serial_network     # one per fit, shared (read-only)
+        state._take(params)
+        return state
+
+    @property
+    def serial_network(self):
+        """The one-thread Network of small predictions (made once; a race makes two)."""
+        network = self._serial_network
+        if network is None:
+            network = self._serial_network = self.network(1)
+        return network
 
     def __reduce__(self):
         # pickled as its defining values (the assigned layers packed in); unpickling
@@ -183,7 +206,7 @@ class ModelState:
         out = np.empty((n_samples, self.n_outputs), dtype=params.dtype)
         if n_samples <= _SMALL_ROWS:
             # one block, on this thread: BLAS keeps its own settings
-            net = self._serial_network
+            net = self.serial_network
             workspace = np.empty(net.predict_workspace_size(n_samples), dtype=params.dtype)
             bad = _network.predict(net, *inputs, params, out, workspace, max(n_samples, 1))
         else:
@@ -200,7 +223,7 @@ class ModelState:
         if not self.views_unchanged():
             return None
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.params.dtype)
-        if _PREDICT_ROWS[self.params.dtype](self._serial_network, X, self.params, out):
+        if _PREDICT_ROWS[self.params.dtype](self.serial_network, X, self.params, out):
             return None
         if not np.isfinite(out).all():
             return None
