@@ -1,4 +1,4 @@
-"""The seeds' vanishing gradient, measured: a 10-hidden-layer network on digits with
+"""The vanishing gradient, measured: a 10-hidden-layer network on digits with
 logistic units (Glorot init) beside the same depth with relu units (He init).
 
     pip install "bpcore[plot]" && python examples/vanishing_gradients.py
