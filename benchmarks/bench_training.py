@@ -47,6 +47,9 @@ def later(result, function, repeats, scale=1.0):
 
 
 def median_time(function, repeats):
+    # one untimed run first: the first call after other work (the GEMM peak, another
+    # library's fit) runs while that work's BLAS threads still spin, and measures them
+    function()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
