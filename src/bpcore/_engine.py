@@ -151,10 +151,11 @@ class Engine:
         return _network.loss_gradient(self.net, *data.X, data.Y, data.sample_weight,
                                       self.params, self.grads, self.workspace, dropout_seed)
 
-    def objective(self, theta):
-        """(J, ∂J/∂θ as float64) at θ, for scipy's L-BFGS (which hands float64)."""
+    def objective(self, theta, dropout_seed=None):
+        """(J, ∂J/∂θ as a new float64 array) at θ: for scipy's L-BFGS (which hands
+        float64) and finite-difference checks (with dropout_seed, fixed masks)."""
         self.params[:] = theta
-        data_loss, penalty = self.gradient()
+        data_loss, penalty = self.gradient(dropout_seed)
         return data_loss + penalty, self.grads.astype(np.float64)
 
     def layer_activations(self, n_rows):

@@ -194,10 +194,8 @@ def check_gradients(model, X, y, sample_weight=None, *, step=1e-5, dropout_seed=
     theta = engine.params.copy()
 
     def objective(point):
-        engine.params[:] = point
         with blas_single_threaded():
-            data_loss, penalty = engine.gradient(dropout_seed)
-        return data_loss + penalty, engine.grads.copy()
+            return engine.objective(point, dropout_seed)
 
     _, grad = objective(theta)
     coef_slices, intercept_slices = _layout.param_slices(state.layer_units)
