@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
 from . import _training, _validation
 from ._engine import STOCHASTIC_SOLVERS
 from ._history import LayerHistory
-from ._state import _SMALL_ROWS, ModelState, initial_params
+from ._state import _SMALL_ROWS, ModelState, classifier_loss, initial_params
 from ._threads import blas_single_threaded
 from ._training import TrainingDivergedWarning
 from ._version import __version__
@@ -107,6 +107,22 @@ def _inputs_of(estimator, state):
     return view
 
 
+def _layer_list(name, doc):
+    """coefs_ / intercepts_: the published state's list of views; assigning a list makes
+    a state that packs its arrays when the model runs."""
+
+    def get(self):
+        state = self.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}_'")
+        return getattr(state, name)
+
+    def set(self, value):
+        self._state = self._fitted_state().with_lists(**{name: value})
+
+    return property(get, set, doc=doc)
+
+
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: fitting, the model state, pickling."""
 
@@ -140,31 +156,11 @@ class _BaseMLP(BaseEstimator):
             self.classes_ = layout.encoder.classes_
         return state
 
-    @property
-    def coefs_(self):
-        """Weight matrices ``coefs_[l]`` of shape (n_in, n_out): views of the model's
-        flat parameter buffer (editing them in place edits the model)."""
-        state = self.__dict__.get("_state")
-        if state is None:
-            raise AttributeError(f"'{type(self).__name__}' object has no attribute 'coefs_'")
-        return state.coefs
-
-    @coefs_.setter
-    def coefs_(self, value):
-        self._state = self._fitted_state().with_lists(coefs=value)
-
-    @property
-    def intercepts_(self):
-        """Bias vectors ``intercepts_[l]`` of shape (n_out,): views of the same buffer."""
-        state = self.__dict__.get("_state")
-        if state is None:
-            raise AttributeError(
-                f"'{type(self).__name__}' object has no attribute 'intercepts_'")
-        return state.intercepts
-
-    @intercepts_.setter
-    def intercepts_(self, value):
-        self._state = self._fitted_state().with_lists(intercepts=value)
+    coefs_ = _layer_list("coefs", """Weight matrices ``coefs_[l]`` of shape (n_in, n_out):
+        views of the model's flat parameter buffer (editing them in place edits the
+        model; an assigned array is packed in when the model runs).""")
+    intercepts_ = _layer_list("intercepts", """Bias vectors ``intercepts_[l]`` of shape
+        (n_out,): views of the same buffer.""")
 
     @property
     def _params(self):
@@ -173,9 +169,7 @@ class _BaseMLP(BaseEstimator):
 
     def _loss_name(self, encoder):
         """The kernel's loss: it fixes the output activation."""
-        if not self._is_classifier():
-            return self.loss
-        return "log_loss" if encoder.y_type_ == "multiclass" else "binary_log_loss"
+        return classifier_loss(encoder.y_type_) if self._is_classifier() else self.loss
 
     def _is_classifier(self):
         return is_classifier(self)

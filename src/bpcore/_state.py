@@ -29,18 +29,23 @@ _PREDICT_ROWS = {
 _KEEP = object()   # with_lists: keep this list as it is
 
 
+def classifier_loss(y_type):
+    """The loss (and so the output activation) for a kind of classification target:
+    softmax cross-entropy for multiclass, logistic for binary and multilabel."""
+    return "log_loss" if y_type == "multiclass" else "binary_log_loss"
+
+
 def _check_encoder(encoder, loss, n_outputs):
-    """A classifier's label encoding must fit its output layer and loss."""
+    """A classifier's label encoding must fit its output layer and loss: one logistic
+    output for binary targets (one or two classes), else one output per class."""
     classes = getattr(encoder, "classes_", None)
     kind = getattr(encoder, "y_type_", None)
-    expected = {"multiclass": ("log_loss", len(classes) if classes is not None else -1),
-                "binary": ("binary_log_loss", 1)}.get(
-        kind, ("binary_log_loss", len(classes) if classes is not None else -1))
-    if classes is None or kind is None or (loss, n_outputs) != expected or (
-            kind == "binary" and len(classes) > 2):
-        raise ValueError(f"a label encoding of kind {kind!r} with "
-                         f"{None if classes is None else len(classes)} classes does not fit "
-                         f"{n_outputs} outputs with loss {loss!r}")
+    n_classes = None if classes is None else len(classes)
+    fits = n_classes is not None and kind is not None and loss == classifier_loss(kind) and (
+        n_outputs == 1 and n_classes <= 2 if kind == "binary" else n_outputs == n_classes)
+    if not fits:
+        raise ValueError(f"a label encoding of kind {kind!r} with {n_classes} classes does "
+                         f"not fit {n_outputs} outputs with loss {loss!r}")
 
 
 class ModelState:
