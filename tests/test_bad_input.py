@@ -82,7 +82,7 @@ REFUSED = [
     ("learning_rate_string", lambda: clf(learning_rate_init="fast").fit(X, y), InvalidParameterError, "'learning_rate_init'"),
     ("unknown_activation", lambda: clf(activation="sigmoid").fit(X, y), InvalidParameterError, "'activation'"),
     ("unknown_solver", lambda: clf(solver="rmsprop").fit(X, y), InvalidParameterError, "'solver'"),
-    ("unknown_loss", lambda: reg(loss="absolute_error").fit(X, y_reg), InvalidParameterError, "'loss'"),
+    ("unknown_loss", lambda: reg(loss="hinge").fit(X, y_reg), InvalidParameterError, "'loss'"),
     ("poisson_negative_y", lambda: reg(loss="poisson").fit(X, y_reg), ValueError, "non-negative y"),
     ("predict_before_fit", lambda: clf().predict(X), NotFittedError, "not fitted yet"),
     ("predict_proba_before_fit", lambda: clf().predict_proba(X), NotFittedError, "not fitted yet"),

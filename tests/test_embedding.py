@@ -392,7 +392,7 @@ def test_switching_solver_between_partial_fits_starts_a_new_optimizer():
     model = MLPClassifier((8,), solver="sgd", random_state=0)
     model.partial_fit(X, y, classes=[0, 1])
     model.set_params(solver="adam").partial_fit(X, y)
-    assert model._optimizer.solver == "adam" and model._optimizer.adam_step > 0
+    assert model._optimizer.solver == "adam" and model._optimizer.step > 0
     model.set_params(solver="sgd").partial_fit(X, y)
     assert model._optimizer.solver == "sgd"
 
@@ -433,15 +433,29 @@ refused(lambda: N.predict(net, np.ones(3000), e, e, np.zeros(net.n_params), np.e
 # an optimizer kind that is neither SGD nor Adam
 X, Y = np.ones(3 * 8), np.ones((8, 2))
 config = dict(kind=2, learning_rate=0.1, momentum=0.0, nesterov=False, beta_1=0.9,
-              beta_2=0.999, epsilon=1e-8, clip_norm=0.0, clip_value=0.0)
-args = lambda gov: (net8, X, e, e, Y, np.empty(0), e, 8, np.zeros(net8.n_params),
-                    np.zeros(net8.n_params), np.zeros(net8.n_params), np.empty(0),
-                    np.zeros(net8.train_workspace_size), config, 0, 0, np.zeros(4),
+              beta_2=0.999, epsilon=1e-8, clip_norm=0.0, clip_value=0.0, weight_decay=0.0,
+              schedule=0, warmup_steps=0.0, total_steps=10.0, ema_decay=0.0)
+args = lambda gov, step=0: (net8, X, e, e, Y, np.empty(0), e, 8, np.zeros(net8.n_params),
+                    np.zeros(net8.n_params), np.zeros(net8.n_params), np.empty(0), np.empty(0),
+                    np.zeros(net8.train_workspace_size), config, step, 0, np.zeros(4),
                     np.zeros(4, np.uint8), gov)
 net8 = N.Network([3, 4, 2], [relu], squared, 0.0, 8, 2)
 refused(lambda: N.train_epoch(*args(np.zeros(8))), "kind")
-# a governor state naming a team larger than the workspace holds: not trusted
 config["kind"] = 0
+# a moving average without its buffer, an unknown schedule, a negative step count
+config["ema_decay"] = 0.9
+refused(lambda: N.train_epoch(*args(np.zeros(8))), "average")
+config["ema_decay"], config["schedule"] = 0.0, 7
+refused(lambda: N.train_epoch(*args(np.zeros(8))), "schedule")
+config["schedule"] = 0
+refused(lambda: N.train_epoch(*args(np.zeros(8), -1)), "step")
+# the robust losses' parameters: one per output, in range
+huber, quantile = N.LOSS_CODES["huber"], N.LOSS_CODES["quantile"]
+refused(lambda: N.Network([3, 4, 2], [relu], huber, 0.0, 8, 1), "Huber")
+refused(lambda: N.Network([3, 4, 2], [relu], quantile, 0.0, 8, 1, loss_param=[0.5]), "quantile")
+refused(lambda: N.Network([3, 4, 2], [relu], quantile, 0.0, 8, 1, loss_param=[0.5, 1.0]),
+        "quantile")
+# a governor state naming a team larger than the workspace holds: not trusted
 for team in (64, 512, -3, float("nan")):
     N.train_epoch(*args(np.array([1, team, 2, 100, 0, 0, 0, 0], dtype=float)))
 print("ok")

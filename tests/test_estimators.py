@@ -181,7 +181,7 @@ def test_warm_start_with_other_layer_sizes_is_refused(iris):
 
 def test_regressor_unknown_loss():
     with pytest.raises(InvalidParameterError, match="'loss' parameter of MLPRegressor"):
-        MLPRegressor(loss="huber").fit(np.ones((4, 2)), np.ones(4))
+        MLPRegressor(loss="hinge").fit(np.ones((4, 2)), np.ones(4))
 
 
 def test_clone_and_params():

@@ -73,6 +73,25 @@ def test_regressor(loss, n_targets, dtype):
                                atol=TOLERANCE[dtype])
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options, n_targets", [
+    (dict(loss="absolute_error"), 1), (dict(loss="huber", huber_delta=0.5), 2),
+    (dict(loss="quantile", quantile=[0.1, 0.5, 0.9]), 1),
+    (dict(loss="quantile", quantile=[0.2, 0.8]), 3)])
+def test_robust_regressors(options, n_targets, dtype):
+    X, y = make_regression(200, 5, n_targets=n_targets, random_state=0)
+    X = X.astype(dtype)
+    model = fit(MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, random_state=0, **options),
+                X, y / y.std())
+    (prediction,) = session(model).run(None, {"X": X})
+    expected = model.predict(X)
+    if expected.ndim == 1:
+        expected = expected.reshape(-1, 1)
+    assert prediction.shape == expected.shape
+    np.testing.assert_allclose(prediction, expected, rtol=TOLERANCE[dtype] * 10,
+                               atol=TOLERANCE[dtype])
+
+
 @pytest.mark.parametrize("labels", [
     np.array(["only"] * 40),                                   # one class
     np.array([2**63 + 7, 2**63 + 9] * 20, dtype=np.uint64),    # beyond int64

@@ -42,7 +42,8 @@ def test_network_constructor_and_methods_match():
     init = next(n for n in network.body if isinstance(n, ast.FunctionDef) and n.name == "__init__")
     values = dict(layer_units=[4, 3, 2], hidden_activation=[_network.ACTIVATION_CODES["relu"]],
                   loss=_network.LOSS_CODES["log_loss"], alpha=0.0, batch_capacity=8,
-                  n_threads=1, dropout=[0.0], stages_input=False)
+                  n_threads=1, dropout=[0.0], stages_input=False,
+                  loss_param=None)
     net = _network.Network(**{name: values[name] for name in parameter_names(init)})
     for node in network.body:
         if isinstance(node, ast.FunctionDef) and node.name != "__init__":

@@ -224,8 +224,8 @@ def test_batch_modes(digits):
     explicit = MLPClassifier(batch_size=300, **common).fit(X, y)
     np.testing.assert_array_equal(full._params, explicit._params)
     stochastic = MLPClassifier(batch_size=1, **common).fit(X, y)
-    assert stochastic._optimizer.adam_step == 2 * 300
-    assert full._optimizer.adam_step == 2
+    assert stochastic._optimizer.step == 2 * 300
+    assert full._optimizer.step == 2
 
 
 # ----------------------------------------------------------------- dropout

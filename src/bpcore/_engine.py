@@ -48,24 +48,38 @@ class TrainingData:
         return self.Y.shape[0]
 
 
-class OptimizerState:
-    """A stochastic solver's state over the flat parameter vector."""
+SCHEDULE_CODES = {None: 0, "cosine": 1, "one_cycle": 2, "plateau": 0}
 
-    def __init__(self, solver, n_params, dtype, learning_rate):
+
+class OptimizerState:
+    """A stochastic solver's state over the flat parameter vector: the velocity or
+    Adam's moments, the step count, the current base rate and, when asked for, the
+    parameters' moving average (`average`, None when off)."""
+
+    def __init__(self, solver, n_params, dtype, learning_rate, average=False):
         self.solver = solver
         self.learning_rate = float(learning_rate)
-        self.adam_step = 0
+        self.step = 0                     # steps taken: Adam's t, the schedule's index
         self.state_1 = np.zeros(n_params, dtype=dtype)       # velocity, or Adam's m
         self.state_2 = (np.zeros(n_params, dtype=dtype) if solver == "adam"
                         else np.empty(0, dtype=dtype))       # Adam's v
+        self.average = np.zeros(n_params, dtype=dtype) if average else None
+        self.plateau = None               # the reduce-on-plateau rule's state
 
-    def fits(self, solver, n_params, dtype):
+    def fits(self, solver, n_params, dtype, average=False):
         """True when this state can continue training with `solver` on such a buffer."""
         return (self.solver == solver and self.state_1.size == n_params
-                and self.state_1.dtype == dtype)
+                and self.state_1.dtype == dtype and (self.average is not None) == average)
 
-    def config(self, estimator):
+    def config(self, estimator, steps_per_epoch=1):
         """The kernel's OptimizerConfig for the next epoch."""
+        schedule = estimator.lr_schedule
+        total = max(1, int(estimator.max_iter) * int(steps_per_epoch))
+        warmup = float(estimator.warmup_epochs) * steps_per_epoch
+        if schedule == "one_cycle" and estimator.warmup_epochs == 0:
+            warmup = 0.3 * total          # torch's OneCycleLR pct_start
+        if schedule == "cosine":
+            warmup = min(warmup, total - 1)
         return {
             "kind": 0 if self.solver == "sgd" else 1,
             "learning_rate": self.learning_rate,
@@ -76,6 +90,11 @@ class OptimizerState:
             "epsilon": float(estimator.epsilon),
             "clip_norm": float(estimator.clip_norm or 0.0),
             "clip_value": float(estimator.clip_value or 0.0),
+            "weight_decay": float(estimator.weight_decay),
+            "schedule": SCHEDULE_CODES[schedule],
+            "warmup_steps": warmup,
+            "total_steps": float(total),
+            "ema_decay": float(estimator.ema_decay or 0.0),
         }
 
 
@@ -90,6 +109,7 @@ class EpochStats:
     layer_squares: np.ndarray  # per layer Σ over batches of ‖∂J/∂θˡ‖²
     last_layer_squares: np.ndarray  # the same for the last batch run
     alive: np.ndarray        # per hidden unit: had a positive output (relu-like)
+    learning_rate: float     # the last step's scheduled rate
 
 
 class Engine:
@@ -125,24 +145,31 @@ class Engine:
         self._alive = np.zeros(self.net.n_hidden_units, dtype=np.uint8)
         self._governor = np.zeros(8)   # the thread governor's state, across epochs
         self._no_order = np.empty(0, dtype=np.intp)
+        self._no_average = np.empty(0, dtype=params.dtype)
+
+    @property
+    def steps_per_epoch(self):
+        """Batches in one epoch over the data."""
+        return -(-self.data.n_samples // self.batch_size)
 
     def run_epoch(self, optimizer, config, order=None, dropout_seed=0):
         """One epoch of mini-batches over the data, in `order` (None: as stored)."""
         data = self.data
         self._alive[:] = 0
-        data_loss, penalty, adam_step, n_batches, diverged = _network.train_epoch(
+        average = optimizer.average if optimizer.average is not None else self._no_average
+        data_loss, penalty, step, n_batches, diverged, rate = _network.train_epoch(
             self.net, *data.X, data.Y, data.sample_weight,
             self._no_order if order is None else order, self.batch_size,
-            self.params, self.grads, optimizer.state_1, optimizer.state_2, self.workspace,
-            config, optimizer.adam_step, dropout_seed, self._layer_stats, self._alive,
-            self._governor,
+            self.params, self.grads, optimizer.state_1, optimizer.state_2, average,
+            self.workspace, config, optimizer.step, dropout_seed, self._layer_stats,
+            self._alive, self._governor,
         )
         if not diverged:
-            optimizer.adam_step = adam_step
+            optimizer.step = step
         n_layers = self._layer_stats.size // 2
         return EpochStats(data_loss, penalty, n_batches, diverged,
                           self._layer_stats[:n_layers].copy(),
-                          self._layer_stats[n_layers:].copy(), self._alive.copy())
+                          self._layer_stats[n_layers:].copy(), self._alive.copy(), rate)
 
     def gradient(self, dropout_seed=None):
         """(data term, L2 term) of J over all rows as one batch at the buffer; the

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import NotFittedError
-from sklearn.metrics import accuracy_score, r2_score
+from sklearn.metrics import accuracy_score, d2_pinball_score, r2_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils import check_random_state
 from sklearn.utils.metaestimators import available_if
@@ -26,12 +26,14 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import (
     _check_sample_weight,
+    check_array,
+    check_consistent_length,
     check_is_fitted,
     column_or_1d,
     validate_data,
 )
 
-from . import _training, _validation
+from . import _stopping, _training, _validation
 from ._engine import STOCHASTIC_SOLVERS
 from ._history import LayerHistory
 from ._state import _SMALL_ROWS, ModelState, classifier_loss, initial_params
@@ -182,13 +184,16 @@ class _BaseMLP(BaseEstimator):
         return data_loss + penalty
 
     # ------------------------------------------------------------------- fitting
-    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None):
+    def _fit(self, X, y, sample_weight=None, incremental=False, classes=None,
+             validation_data=None):
         # one fit at a time per estimator: another thread's fit or partial_fit waits
         with self.__dict__.setdefault("_fit_lock", _FitLock()):
-            return self._fit_serialised(X, y, sample_weight, incremental, classes)
+            return self._fit_serialised(X, y, sample_weight, incremental, classes,
+                                        validation_data)
 
-    def _fit_serialised(self, X, y, sample_weight, incremental, classes):
+    def _fit_serialised(self, X, y, sample_weight, incremental, classes, validation_data):
         _validation.check_params(self)
+        _validation.check_combinations(self, validation_data is not None)
         hidden = _validation.hidden_layer_sizes(self.hidden_layer_sizes, type(self).__name__)
         state = self.__dict__.get("_state")
         first_pass = state is None or (not self.warm_start and not incremental)
@@ -218,24 +223,68 @@ class _BaseMLP(BaseEstimator):
             )
         self._random_state = check_random_state(self.random_state)
         loss = self._loss_name(encoder)
+        if not first_pass and state.loss_param != self._loss_param():
+            raise ValueError(
+                f"The fitted model's loss parameters {state.loss_param} differ from "
+                f"{self._loss_param()}: huber_delta or quantile changed. Fit from scratch "
+                "(warm_start=False).")
+        validation = None
+        if validation_data is not None:
+            validation = self._validation_set(validation_data, encoder, dtype)
         if first_pass:
             start = initial_params(self._random_state, layer_units, self.init, self.activation,
                                    dtype)
-            self._reset_history(layer_units, start)
+            self._reset_history(layer_units, start, validation is not None)
         else:
             start = state.current_params()   # assigned layers: converted, or refused by name
         layout = ModelState(layer_units, self.activation, loss, start, encoder,
-                            self.__dict__.get("feature_names_in_"))
+                            self.__dict__.get("feature_names_in_"), self._loss_param())
         params = start.copy()                # trained in place; published as copies
         with blas_single_threaded():
             if self.solver in STOCHASTIC_SOLVERS:
                 _training.fit_stochastic(self, layout, params, X, Y, sample_weight,
-                                         incremental, first_pass)
+                                         incremental, first_pass, validation)
             else:
                 _training.fit_lbfgs(self, layout, params, X, Y, sample_weight)
         return self
 
-    def _reset_history(self, layer_units, start):
+    def _loss_param(self):
+        """The state's loss parameters (see ModelState): none but for the regressor's
+        'huber' and 'quantile'."""
+        return ()
+
+    def _training_targets(self, Y, layout):
+        """The targets training fits (the classifier smooths its labels)."""
+        return Y
+
+    def _validation_set(self, validation_data, encoder, dtype):
+        """fit's X_val, y_val, sample_weight_val checked as X, y, sample_weight are, as
+        the Validation of the fit."""
+        X_val, y_val, sw_val = validation_data
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be given together.")
+        X_raw, y_raw = X_val, y_val
+        # scikit-learn's checks, under these arrays' names; then its feature checks
+        X_val = check_array(X_val, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
+                            input_name="X_val")
+        validate_data(self, X_raw if hasattr(X_raw, "columns") else X_val, reset=False,
+                      skip_check_array=True)
+        y_val = check_array(y_val, ensure_2d=False, dtype=None if self._is_classifier() else
+                            "numeric", input_name="y_val")
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        check_consistent_length(X_val, y_val)
+        Y_val = self._encode_validation(y_val, encoder)
+        Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
+        if Y_val.ndim == 1:
+            Y_val = Y_val.reshape(-1, 1)
+        if sw_val is not None:
+            sw_val = np.ascontiguousarray(
+                _check_sample_weight(sw_val, X_val, dtype=dtype, ensure_non_negative=True))
+        return _stopping.Validation(X_val.astype(dtype, copy=False), Y_val, y_val, sw_val,
+                                    X_raw=X_raw, y_raw=y_raw)
+
+    def _reset_history(self, layer_units, start, has_validation=False):
         self.n_iter_ = 0
         self.t_ = 0
         self._optimizer = None
@@ -244,13 +293,12 @@ class _BaseMLP(BaseEstimator):
         self._no_improvement_count = 0
         if self.solver in STOCHASTIC_SOLVERS:
             self.loss_curve_ = []
-            if self.early_stopping:
+            self.best_loss_ = None if self.early_stopping else np.inf
+            if self.early_stopping or has_validation:
                 self.validation_scores_ = []
                 self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
-                self.best_loss_ = None
             else:
-                self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.validation_loss_curve_ = None
                 self.best_validation_score_ = None
@@ -264,7 +312,9 @@ class _BaseMLP(BaseEstimator):
             y = column_or_1d(y, warn=True)
         return X, y
 
-    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> _BaseMLP:
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
+            X_val: ArrayLike | None = None, y_val: ArrayLike | None = None,
+            sample_weight_val: ArrayLike | None = None) -> _BaseMLP:
         """Fit the model to data matrix X and target(s) y.
 
         Parameters
@@ -276,13 +326,24 @@ class _BaseMLP(BaseEstimator):
             regression).
         sample_weight : array-like of shape (n_samples,), default=None
             Sample weights; the gradient is divided by their sum.
+        X_val, y_val : array-like of shape (n_val, n_features) and like y, default=None
+            Validation data ('sgd' and 'adam'). Scored after every epoch
+            (``validation_scores_``, ``validation_loss_curve_``); with
+            ``early_stopping=True`` it replaces the split of ``validation_fraction``
+            of X, and the best epoch's weights are kept.
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples.
 
         Returns
         -------
         self : object
             The fitted model.
         """
-        return self._fit(X, y, sample_weight=sample_weight, incremental=False)
+        validation = None
+        if X_val is not None or y_val is not None or sample_weight_val is not None:
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight=sample_weight, incremental=False,
+                         validation_data=validation)
 
     def _check_solver(self):
         if self.solver not in STOCHASTIC_SOLVERS:
@@ -548,13 +609,37 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         param_change_tol=None,
         callbacks=None,
         progress_bar=False,
+        weight_decay=0.0,
+        lr_schedule=None,
+        warmup_epochs=0,
+        plateau_patience=10,
+        plateau_factor=0.1,
+        ema_decay=None,
+        scoring=None,
         class_weight=None,
+        label_smoothing=0.0,
     ):
         self._store_params(locals())
 
-    @staticmethod
-    def _score_function(y, y_pred, sample_weight=None):
+    def _score_function(self, y, y_pred, sample_weight=None, state=None):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
+
+    def _training_targets(self, Y, layout):
+        """Labels smoothed by ε = label_smoothing: y (1 - ε) + ε / K, with K the number
+        of classes for softmax outputs and 2 for each logistic output."""
+        eps = self.label_smoothing
+        if not eps:
+            return Y
+        n_classes = Y.shape[1] if layout.loss == "log_loss" else 2
+        return Y * (1 - eps) + eps / n_classes
+
+    def _encode_validation(self, y, encoder):
+        if not encoder.y_type_.startswith("multilabel"):
+            unseen = np.setdiff1d(unique_labels(y), encoder.classes_)
+            if unseen.size:
+                raise ValueError(f"y_val has labels not in y: {unseen.tolist()}; the classes "
+                                 f"are {encoder.classes_.tolist()}.")
+        return encoder.transform(y)
 
     def _validate_input(self, X, y, incremental, first_pass, state, classes):
         X, y = self._validate_arrays(X, y, first_pass)
@@ -751,25 +836,89 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         param_change_tol=None,
         callbacks=None,
         progress_bar=False,
+        weight_decay=0.0,
+        lr_schedule=None,
+        warmup_epochs=0,
+        plateau_patience=10,
+        plateau_factor=0.1,
+        ema_decay=None,
+        scoring=None,
+        huber_delta=1.0,
+        quantile=0.5,
     ):
         self._store_params(locals())
 
-    @staticmethod
-    def _score_function(y, y_pred, sample_weight=None):
-        return r2_score(y, y_pred, sample_weight=sample_weight)
+    def _score_function(self, y, y_pred, sample_weight=None, state=None):
+        """R², or for the quantile loss the mean over its quantiles of D² (the
+        fraction of pinball loss explained, sklearn.metrics.d2_pinball_score)."""
+        state = state if state is not None else self._fitted_state()
+        if state.loss != "quantile":
+            return r2_score(y, y_pred, sample_weight=sample_weight)
+        quantiles = state.loss_param
+        if len(quantiles) == 1:
+            return d2_pinball_score(y, y_pred, sample_weight=sample_weight,
+                                    alpha=quantiles[0])
+        return float(np.mean([d2_pinball_score(y, y_pred[..., k], sample_weight=sample_weight,
+                                               alpha=q) for k, q in enumerate(quantiles)]))
+
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
+        """R² of the predictions (for loss='quantile', the mean D² pinball score of
+        its quantiles).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        sample_weight : array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        output, state = self._validated_forward(X)
+        return self._score_function(y, self._output_to_prediction(output, state),
+                                    sample_weight=sample_weight, state=state)
+
+    def _loss_param(self):
+        if self.loss == "huber":
+            return (float(self.huber_delta),)
+        if self.loss == "quantile":
+            return tuple(float(q) for q in np.atleast_1d(self.quantile))
+        return ()
+
+    def _encode_validation(self, y, encoder):
+        if self.loss == "poisson":
+            _validation.check_poisson_target(y)
+        return self._expand_quantiles(y)
+
+    def _expand_quantiles(self, Y):
+        """Targets as the network's outputs: each target repeated once per quantile."""
+        k = len(self._loss_param()) if self.loss == "quantile" else 1
+        if k == 1:
+            return Y
+        Y = np.asarray(Y)
+        return np.repeat(Y.reshape(Y.shape[0], -1), k, axis=1)
 
     def _validate_input(self, X, y, incremental, first_pass, state, classes):
         X, y = self._validate_arrays(X, y, first_pass, y_numeric=True)
         if self.loss == "poisson":
             _validation.check_poisson_target(y)
-        return X, y, None, None
+        return X, self._expand_quantiles(y), None, None
 
     @staticmethod
     def _decode(Y, state):
+        if state.loss == "quantile":
+            Y = Y[:, ::len(state.loss_param)]      # one column per target
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     @staticmethod
     def _output_to_prediction(output, state):
+        """(n, outputs) -> (n,) for one output; with k > 1 quantiles (n, k) for one
+        target and (n, n_targets, k) for several."""
+        k = len(state.loss_param) if state.loss == "quantile" else 1
+        if k > 1:
+            n_targets = output.shape[1] // k
+            return output if n_targets == 1 else output.reshape(-1, n_targets, k)
         return output.ravel() if output.shape[1] == 1 else output
 
     def predict(self, X: ArrayLike) -> np.ndarray:

@@ -16,6 +16,9 @@ OUTPUT_ACTIVATIONS = {
     "binary_log_loss": "logistic",
     "log_loss": "softmax",
     "poisson": "exp",
+    "absolute_error": "identity",
+    "huber": "identity",
+    "quantile": "identity",
 }
 
 

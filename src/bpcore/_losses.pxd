@@ -6,13 +6,19 @@
 #   binary cross-entropy            logistic (binary and multilabel)
 #   categorical cross-entropy       softmax (multiclass)
 #   Poisson deviance y log(y/a) - y + a     exp
+# The robust regression losses have an identity output and δᴸ = ψ(aᴸ - y), the
+# derivative of ℓ in the residual r = a - y, with a per-output parameter p:
+#   absolute error  |r|                                 ψ = sign(r)
+#   Huber           ½r² if |r| ≤ p, else p(|r| - ½p)     ψ = r clamped to [-p, p]
+#   quantile        (pinball) q max(-r, 0) + (1-q) max(r, 0), q = p
+#                                                       ψ = 1 - q if r > 0, -q if r < 0, 0 at r = 0
 # With sample weights s, the row's δ and loss are multiplied by s.  The kernel
 # returns Σᵢ sᵢ ℓᵢ (ℓᵢ summed over the outputs, accumulated in double); the caller
 # divides by Σ sᵢ.  Probabilities are clipped to [eps, 1 - eps] (the dtype's eps)
 # inside the log only, as scikit-learn does; δ uses the unclipped a.
 
 from cython cimport floating
-from libc.math cimport log
+from libc.math cimport log, fabs
 from libc.float cimport FLT_EPSILON, DBL_EPSILON
 
 from ._activations cimport IDENTITY, LOGISTIC, SOFTMAX, EXP
@@ -22,6 +28,9 @@ cdef enum:
     BINARY_LOG_LOSS = 1   # logistic output
     LOG_LOSS = 2          # softmax output
     POISSON = 3           # exp output
+    ABSOLUTE_ERROR = 4    # identity output, the losses below too
+    HUBER = 5
+    QUANTILE = 6
 
 
 cdef inline int output_activation(int loss) noexcept nogil:
@@ -31,7 +40,9 @@ cdef inline int output_activation(int loss) noexcept nogil:
         return LOGISTIC
     elif loss == LOG_LOSS:
         return SOFTMAX
-    return EXP
+    elif loss == POISSON:
+        return EXP
+    return IDENTITY
 
 
 cdef inline double xlogy(double x, double y) noexcept nogil:
@@ -39,17 +50,34 @@ cdef inline double xlogy(double x, double y) noexcept nogil:
     return 0.0 if x == 0 else x * log(y)
 
 
-cdef inline double element_loss(double a, double y, int loss, double eps) noexcept nogil:
-    # ℓ for one output: ½(a - y)², the Poisson deviance, or the cross-entropy term
-    # (a clipped to [eps, 1 - eps] inside the log only)
+cdef inline double element_loss(double a, double y, int loss, double eps,
+                                double p) noexcept nogil:
+    # ℓ for one output: ½(a - y)², the Poisson deviance, the cross-entropy term
+    # (a clipped to [eps, 1 - eps] inside the log only), or a robust loss with parameter p
+    cdef double r = a - y
     if loss == SQUARED_ERROR:
-        return 0.5 * (a - y) * (a - y)
+        return 0.5 * r * r
     if loss == POISSON:
         return xlogy(y, y / a) - y + a
+    if loss == ABSOLUTE_ERROR:
+        return fabs(r)
+    if loss == HUBER:
+        return 0.5 * r * r if fabs(r) <= p else p * (fabs(r) - 0.5 * p)
+    if loss == QUANTILE:
+        return (1 - p) * r if r > 0 else -p * r
     a = min(max(a, eps), 1 - eps)
     if loss == LOG_LOSS:
         return -xlogy(y, a)
     return -(xlogy(y, a) + xlogy(1 - y, 1 - a))
+
+
+cdef inline double residual_slope(double r, int loss, double p) noexcept nogil:
+    # ψ(r) = ∂ℓ/∂a of a robust loss at residual r = a - y
+    if loss == ABSOLUTE_ERROR:
+        return 1.0 if r > 0 else (-1.0 if r < 0 else 0.0)
+    if loss == HUBER:
+        return p if r > p else (-p if r < -p else r)
+    return 1 - p if r > 0 else (-p if r < 0 else 0.0)    # QUANTILE
 
 
 cdef inline double output_loss_delta(const floating* A, floating* delta,
@@ -57,12 +85,13 @@ cdef inline double output_loss_delta(const floating* A, floating* delta,
                                      const Py_ssize_t* rows, Py_ssize_t first_row,
                                      const floating* sample_weight,
                                      Py_ssize_t n_rows, Py_ssize_t n_outputs,
-                                     int loss) noexcept nogil:
-    # δᴸ = s (Aᴸ - Y); returns Σᵢ sᵢ ℓ(aᵢ, yᵢ).  A = σᴸ(Zᴸ) comes from the forward pass.
+                                     int loss, const double* loss_param) noexcept nogil:
+    # δᴸ = s (Aᴸ - Y), or s ψ(Aᴸ - Y) for a robust loss; returns Σᵢ sᵢ ℓ(aᵢ, yᵢ).
+    # A = σᴸ(Zᴸ) comes from the forward pass.  loss_param: one p per output.
     #   A: IN, delta: OUT (n_rows x n_outputs); Y: IN, row i of the block is
     #   Y[rows[first_row + i]] (or Y[first_row + i] when rows is NULL)
     cdef Py_ssize_t i, j, y_row
-    cdef double total = 0, row_loss, s
+    cdef double total = 0, row_loss, s, p
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
     cdef const floating* a_row
     cdef floating* d_row
@@ -74,19 +103,28 @@ cdef inline double output_loss_delta(const floating* A, floating* delta,
         a_row = A + i * n_outputs
         d_row = delta + i * n_outputs
         row_loss = 0
+        if loss >= ABSOLUTE_ERROR:
+            for j in range(n_outputs):
+                p = loss_param[j]
+                d_row[j] = <floating> (s * residual_slope(
+                    <double> a_row[j] - <double> y_ptr[j], loss, p))
+                row_loss += element_loss(a_row[j], y_ptr[j], loss, eps, p)
+            total += s * row_loss
+            continue
         for j in range(n_outputs):
             if sample_weight != NULL:
                 d_row[j] = <floating> ((a_row[j] - y_ptr[j]) * s)
             else:
                 d_row[j] = a_row[j] - y_ptr[j]
-            row_loss += element_loss(a_row[j], y_ptr[j], loss, eps)
+            row_loss += element_loss(a_row[j], y_ptr[j], loss, eps, 0.0)
         total += s * row_loss
     return total
 
 
 cdef inline double output_loss(const floating* A, const floating* Y,
                                const floating* sample_weight, Py_ssize_t n_rows,
-                               Py_ssize_t n_outputs, int loss) noexcept nogil:
+                               Py_ssize_t n_outputs, int loss,
+                               const double* loss_param) noexcept nogil:
     # Σᵢ sᵢ ℓ(aᵢ, yᵢ) of given outputs (a validation loss): no δ
     cdef Py_ssize_t i, j
     cdef double total = 0, row_loss
@@ -94,6 +132,7 @@ cdef inline double output_loss(const floating* A, const floating* Y,
     for i in range(n_rows):
         row_loss = 0
         for j in range(n_outputs):
-            row_loss += element_loss(A[i * n_outputs + j], Y[i * n_outputs + j], loss, eps)
+            row_loss += element_loss(A[i * n_outputs + j], Y[i * n_outputs + j], loss, eps,
+                                     loss_param[j])
         total += (sample_weight[i] if sample_weight != NULL else 1.0) * row_loss
     return total

@@ -29,6 +29,7 @@ class Network:
         n_threads: int,
         dropout: Sequence[float] | None = None,
         stages_input: bool = True,
+        loss_param: Sequence[float] | None = None,
     ) -> None: ...
     @property
     def n_params(self) -> int: ...
@@ -44,10 +45,11 @@ class Network:
 def train_epoch(
     net: Network, X: _Float, X_indices: _Index, X_indptr: _Index, Y: _Float,
     sample_weight: _Float, order: _Index, batch_size: int, params: _Float, grads: _Float,
-    state_1: _Float, state_2: _Float, workspace: _Float, config: dict[str, Any],
-    adam_step: int, dropout_seed: int, layer_stats: npt.NDArray[np.float64],
-    alive: npt.NDArray[np.uint8], governor_state: npt.NDArray[np.float64],
-) -> tuple[float, float, int, int, bool]: ...
+    state_1: _Float, state_2: _Float, average: _Float, workspace: _Float,
+    config: dict[str, Any], step: int, dropout_seed: int,
+    layer_stats: npt.NDArray[np.float64], alive: npt.NDArray[np.uint8],
+    governor_state: npt.NDArray[np.float64],
+) -> tuple[float, float, int, int, bool, float]: ...
 def loss_gradient(
     net: Network, X: _Float, X_indices: _Index, X_indptr: _Index, Y: _Float,
     sample_weight: _Float, params: _Float, grads: _Float, workspace: _Float,

@@ -49,8 +49,10 @@ from ._activations cimport (add_bias_activate, multiply_derivative,
                             IDENTITY, LOGISTIC, TANH, RELU, SOFTMAX, EXP, LEAKY_RELU, ELU,
                             GELU, SOFTPLUS, SWISH)
 from ._losses cimport (output_loss_delta, output_loss, output_activation,
-                       SQUARED_ERROR, BINARY_LOG_LOSS, LOG_LOSS, POISSON)
-from ._optimizers cimport (OptimizerConfig, SGD, ADAM, optimizer_step, step_size, clip_scale)
+                       SQUARED_ERROR, BINARY_LOG_LOSS, LOG_LOSS, POISSON, ABSOLUTE_ERROR,
+                       HUBER, QUANTILE)
+from ._optimizers cimport (OptimizerConfig, SGD, ADAM, CONSTANT, COSINE, ONE_CYCLE,
+                           optimizer_step, step_size, clip_scale, schedule_factor)
 
 cdef extern from *:
     """
@@ -145,7 +147,8 @@ ACTIVATION_CODES = {"identity": IDENTITY, "logistic": LOGISTIC, "tanh": TANH, "r
                     "softplus": SOFTPLUS, "swish": SWISH}
 OUTPUT_ACTIVATION_CODES = {"softmax": SOFTMAX, "exp": EXP}
 LOSS_CODES = {"squared_error": SQUARED_ERROR, "binary_log_loss": BINARY_LOG_LOSS,
-              "log_loss": LOG_LOSS, "poisson": POISSON}
+              "log_loss": LOG_LOSS, "poisson": POISSON, "absolute_error": ABSOLUTE_ERROR,
+              "huber": HUBER, "quantile": QUANTILE}
 LEAKY_RELU_SLOPE = LEAKY_SLOPE
 
 
@@ -195,6 +198,7 @@ cdef struct NetSpec:
     Py_ssize_t* units             # L + 1 sizes: n_features, hidden..., n_outputs
     int* activation               # L: each layer's σ (the last is the output's)
     int loss
+    double* loss_param            # units[L]: each output's loss parameter (Huber's δ, quantile q)
     Py_ssize_t n_coefs            # Σ units[l] units[l+1]
     Py_ssize_t n_params           # n_coefs + Σ units[l+1]
     Py_ssize_t* coef_offset       # L: where Wˡ starts in the flat buffer
@@ -246,12 +250,15 @@ cdef class Network:
     stages_input : bool, default=True
         Reserve workspace to gather shuffled rows of dense X (batch_capacity x
         n_features).  Sparse X, and batches of consecutive rows, are read in place.
+    loss_param : sequence of float, length n_outputs, optional
+        Each output's loss parameter: Huber's δ (> 0) or the quantile q (in (0, 1));
+        required by those losses, ignored by the others.
     """
     cdef NetSpec spec
 
     def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
                   Py_ssize_t batch_capacity, int n_threads, dropout=None,
-                  bint stages_input=True):
+                  bint stages_input=True, loss_param=None):
         cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
@@ -259,7 +266,7 @@ cdef class Network:
             raise ValueError("layer sizes and the batch capacity must be positive")
         # every buffer size, in Python integers (no overflow), must be addressable
         units = [int(u) for u in layer_units]
-        n_params = sum(a * b + b for a, b in zip(units[:-1], units[1:]))
+        n_params = sum(a * b + b for a, b in zip(units, units[1:]))
         workspace = batch_capacity * (units[0] + 4 * sum(units[1:]))
         if max(n_params, workspace, max(units) * batch_capacity) > MAX_ELEMENTS:
             raise ValueError(f"a network of layers {units} with batches of {batch_capacity} "
@@ -268,6 +275,11 @@ cdef class Network:
             raise ValueError("unknown hidden activation code")
         if loss not in LOSS_CODES.values():
             raise ValueError("unknown loss code")
+        if loss == HUBER or loss == QUANTILE:
+            if loss_param is None or len(loss_param) != units[L] or not all(
+                    (0 < p < 1) if loss == QUANTILE else (0 < p < float("inf"))
+                    for p in loss_param):
+                raise ValueError("Huber needs one δ > 0 per output, quantile one q in (0, 1)")
         if dropout is None:
             dropout = [0.0] * (L - 1)
         if len(dropout) != L - 1 or any(not 0 <= p < 1 for p in dropout):
@@ -283,7 +295,8 @@ cdef class Network:
         self.spec.z_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.mask_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.unit_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
-        if (self.spec.units == NULL or self.spec.activation == NULL or self.spec.keep == NULL
+        self.spec.loss_param = <double*> malloc(units[L] * sizeof(double))
+        if (self.spec.loss_param == NULL or self.spec.units == NULL or self.spec.activation == NULL or self.spec.keep == NULL
                 or self.spec.coef_offset == NULL or self.spec.intercept_offset == NULL
                 or self.spec.a_offset == NULL or self.spec.delta_offset == NULL
                 or self.spec.z_offset == NULL or self.spec.mask_offset == NULL
@@ -295,6 +308,8 @@ cdef class Network:
             if l > 0:
                 self.spec.max_layer_units = max(self.spec.max_layer_units, self.spec.units[l])
         self.spec.loss = loss
+        for c in range(units[L]):
+            self.spec.loss_param[c] = loss_param[c] if loss == HUBER or loss == QUANTILE else 0.0
         self.spec.n_hidden_units = 0
         for l in range(L):
             if l < L - 1:
@@ -355,6 +370,7 @@ cdef class Network:
                                   + self.spec.update_chunks + L)
 
     def __dealloc__(self):
+        free(self.spec.loss_param)
         free(self.spec.units)
         free(self.spec.activation)
         free(self.spec.keep)
@@ -640,7 +656,7 @@ cdef double forward_backward_rows(const NetSpec* net, const floating* X, const f
     loss = output_loss_delta(ws + net.a_offset[L - 1] + r0 * n_out,
                              ws + net.delta_offset[L - 1] + r0 * n_out,
                              Y, n_out, batch.order, batch.first + r0, sample_weight, m, n_out,
-                             net.loss)
+                             net.loss, net.loss_param)
 
     # δ recursion, from the output back to the first hidden layer
     for l in range(L - 1, 0, -1):
@@ -958,8 +974,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 const floating[::1] sample_weight, const Py_ssize_t[::1] order,
                 Py_ssize_t batch_size,
                 floating[::1] params, floating[::1] grads,
-                floating[::1] state_1, floating[::1] state_2, floating[::1] workspace,
-                OptimizerConfig config, Py_ssize_t adam_step,
+                floating[::1] state_1, floating[::1] state_2, floating[::1] average,
+                floating[::1] workspace, OptimizerConfig config, Py_ssize_t step,
                 unsigned long long dropout_seed, double[::1] layer_stats,
                 unsigned char[::1] alive, double[::1] governor_state):
     """Run one epoch of mini-batch training: every batch's forward pass, backward pass
@@ -984,10 +1000,13 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     params, grads, state_1, state_2 : ndarray of shape (n_params,)
         The flat parameter buffer (updated in place), its gradient (scratch) and the
         optimizer state: the velocity for SGD (state_2 unused), m and v for Adam.
+    average : ndarray of shape (n_params,) or (0,)
+        The parameters' moving average θ̄, updated after every step when
+        ``config['ema_decay'] > 0`` (and then required); it becomes θ at step 1.
     workspace : ndarray of shape (net.train_workspace_size,)
     config : dict with the fields of OptimizerConfig
-    adam_step : int
-        Adam's step count t before this epoch.
+    step : int
+        Steps taken before this epoch (Adam's t, the schedule's index).
     dropout_seed : int
         Seed of this epoch's dropout masks.
     layer_stats : float64 ndarray of shape (2 L,), OUT
@@ -1004,13 +1023,15 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
         Σ over batches of n_batch · (Σᵢ sᵢ ℓᵢ / Σᵢ sᵢ), the data term of the objective.
     penalty : float
         Σ over batches of n_batch · α ‖W‖² / (2 Σᵢ sᵢ), with W before the batch's step.
-    adam_step : int
-        Adam's step count after this epoch.
+    step : int
+        Steps taken after this epoch.
     n_batches : int
         Batches run.
     diverged : bool
         The last batch's loss or gradient was not finite: the epoch stopped there,
         before that batch's step.
+    rate : float
+        The last step's scheduled rate η f(s) (η when no step was taken).
     """
     cdef NetSpec* spec = &net.spec
     cdef Py_ssize_t L = spec.n_layers, n_samples = Y.shape[0], t, T3, part, l, n_batches = 0
@@ -1020,7 +1041,9 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     cdef NetSpec local = with_threads(spec, spec.n_threads)
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
-    cdef double rate = config.learning_rate, grad_squares, scale, started
+    cdef double rate = config.learning_rate, grad_squares, scale, started, factor
+    cdef double scheduled = config.learning_rate, keep = 1, average_decay = 0
+    cdef floating* average_ptr = NULL
     cdef double* scratch
     cdef double* layer_squares
     cdef double* update_norms
@@ -1035,6 +1058,19 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     check_order(order, n_samples)
     if config.kind != SGD and config.kind != ADAM:
         raise ValueError("config['kind'] must be 0 (SGD) or 1 (Adam)")
+    if config.schedule < CONSTANT or config.schedule > ONE_CYCLE or not (
+            config.warmup_steps >= 0 and config.total_steps >= 1
+            and (config.schedule != COSINE or config.total_steps > config.warmup_steps)):
+        raise ValueError("config's schedule needs a known kind, warmup_steps >= 0 and "
+                         "total_steps >= 1 (> warmup_steps for the cosine)")
+    if not (0 <= config.ema_decay < 1 and config.weight_decay >= 0):
+        raise ValueError("config needs 0 <= ema_decay < 1 and weight_decay >= 0")
+    if config.ema_decay > 0:
+        if average.shape[0] != spec.n_params:
+            raise ValueError("a moving average needs an average buffer of n_params")
+        average_ptr = &average[0]
+    if step < 0:
+        raise ValueError("step must be >= 0")
     if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
             config.kind == ADAM and state_2.shape[0] != spec.n_params):
         raise ValueError("grads and optimizer state must match the parameter buffer")
@@ -1087,9 +1123,12 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                     break
                 data_total += batch.n_rows * (batch_loss / weight_sum)
                 penalty_total += batch.n_rows * penalty_term(spec, sq_norm, weight_sum)
-                if config.kind == ADAM:
-                    adam_step += 1
-                rate = step_size(&config, adam_step)
+                factor = schedule_factor(&config, <double> step)
+                step += 1
+                scheduled = config.learning_rate * factor
+                rate = step_size(&config, step) * factor
+                keep = 1 - scheduled * config.weight_decay
+                average_decay = config.ema_decay if step > 1 else 0.0
                 scale = clip_scale(&config, grad_squares)
                 for part in prange(spec.update_chunks, num_threads=T3, use_threads_if=T3 > 1,
                                    schedule='dynamic', chunksize=1):
@@ -1097,7 +1136,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                     e1 = min(spec.n_params, e0 + UPDATE_CHUNK)
                     optimizer_step(&params[0], &grads[0], &state_1[0],
                                    &state_2[0] if config.kind == ADAM else NULL,
-                                   e0, e1, &config, rate, scale)
+                                   e0, e1, &config, rate, scale, keep, spec.n_coefs,
+                                   average_ptr, average_decay)
                     if penalised:
                         update_norms[part] = coef_squared_norm(spec, &params[0], e0, e1)
                 if penalised:
@@ -1116,7 +1156,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     finally:
         free(scratch)
         free(unit_max)
-    return data_total, penalty_total, adam_step, n_batches, diverged
+    return data_total, penalty_total, step, n_batches, diverged, scheduled
 
 
 def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
@@ -1193,7 +1233,8 @@ def output_objective(Network net, const floating[:, ::1] out, const floating[:, 
     if params.shape[0] != spec.n_params:
         raise ValueError("params has the wrong size for this network")
     with nogil:
-        total = output_loss(&out[0, 0], &Y[0, 0], sw_ptr, n, out.shape[1], spec.loss)
+        total = output_loss(&out[0, 0], &Y[0, 0], sw_ptr, n, out.shape[1], spec.loss,
+                            spec.loss_param)
         if sw_ptr == NULL:
             weight_sum = n
         else:

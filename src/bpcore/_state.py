@@ -65,12 +65,16 @@ class ModelState:
         The classifier's fitted LabelBinarizer (None for regressors).
     feature_names : ndarray of str, optional
         The column names the model was fitted with (``feature_names_in_``).
+    loss_param : tuple of float, default=()
+        The loss's parameters: ``(δ,)`` for 'huber'; the quantiles ``(q₁, ..., q_k)``
+        for 'quantile', whose outputs are then k per target (target-major).
     """
 
     __slots__ = ("layer_units", "activation", "loss", "params", "coefs", "intercepts",
-                 "encoder", "feature_names", "_views", "_serial_network")
+                 "encoder", "feature_names", "loss_param", "_views", "_serial_network")
 
-    def __init__(self, layer_units, activation, loss, params, encoder=None, feature_names=None):
+    def __init__(self, layer_units, activation, loss, params, encoder=None, feature_names=None,
+                 loss_param=()):
         layer_units = tuple(int(u) for u in layer_units)
         if len(layer_units) < 2 or min(layer_units) < 1:
             raise ValueError(f"a network needs at least two positive layer sizes, got {layer_units}")
@@ -89,11 +93,21 @@ class ModelState:
             _check_encoder(encoder, loss, layer_units[-1])
         if feature_names is not None and len(feature_names) != layer_units[0]:
             raise ValueError(f"{len(feature_names)} feature names for {layer_units[0]} inputs")
+        loss_param = tuple(float(p) for p in loss_param)
+        needed = {"huber": "one δ > 0", "quantile": "quantiles in (0, 1), as many as divide "
+                  "the outputs"}.get(loss)
+        valid = not loss_param if needed is None else (
+            len(loss_param) == 1 and 0 < loss_param[0] < np.inf if loss == "huber" else
+            0 < len(loss_param) and layer_units[-1] % len(loss_param) == 0
+            and all(0 < q < 1 for q in loss_param))
+        if not valid:
+            raise ValueError(f"loss {loss!r} takes {needed or 'no parameters'}; got {loss_param}")
         self.layer_units = layer_units
         self.activation = activation
         self.loss = loss
         self.encoder = encoder
         self.feature_names = feature_names
+        self.loss_param = loss_param
         self._serial_network = None
         self._take(params)
 
@@ -108,7 +122,8 @@ class ModelState:
         if params.shape != self.params.shape or params.dtype != self.params.dtype:
             raise ValueError("with_params needs a buffer of the same size and dtype")
         state = ModelState.__new__(ModelState)
-        for name in ("layer_units", "activation", "loss", "encoder", "feature_names"):
+        for name in ("layer_units", "activation", "loss", "encoder", "feature_names",
+                     "loss_param"):
             setattr(state, name, getattr(self, name))
         state._serial_network = self.serial_network     # one per fit, shared (read-only)
         state._take(params)
@@ -126,7 +141,8 @@ class ModelState:
         # pickled as its defining values (the assigned layers packed in); unpickling
         # goes through __init__'s checks, so a tampered state is refused
         return (ModelState, (self.layer_units, self.activation, self.loss,
-                             self.current_params(), self.encoder, self.feature_names))
+                             self.current_params(), self.encoder, self.feature_names,
+                             self.loss_param))
 
     def with_lists(self, coefs=_KEEP, intercepts=_KEEP):
         """The same model whose coefs_ / intercepts_ are the given lists (assigned by
@@ -165,7 +181,14 @@ class ModelState:
         """The kernels' Network for this layout."""
         hidden = [_network.ACTIVATION_CODES[self.activation]] * (len(self.layer_units) - 2)
         return _network.Network(self.layer_units, hidden, _network.LOSS_CODES[self.loss],
-                                alpha, batch_capacity, n_threads, dropout, stages_input)
+                                alpha, batch_capacity, n_threads, dropout, stages_input,
+                                self.output_loss_param())
+
+    def output_loss_param(self):
+        """The loss parameter of each output (None when the loss has none)."""
+        if not self.loss_param:
+            return None
+        return self.loss_param * (self.n_outputs // len(self.loss_param))
 
     # -------------------------------------------------------------- parameters
     def views_unchanged(self):

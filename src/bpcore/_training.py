@@ -44,10 +44,11 @@ def batch_size_for(estimator, n_samples):
     return int(np.clip(estimator.batch_size, 1, n_samples))
 
 
-def split_validation(estimator, layout, X, Y, sample_weight):
-    """(X, Y, sample_weight) to train on and the Validation of early stopping (or None)."""
-    if not estimator.early_stopping:
-        return X, Y, sample_weight, None
+def split_validation(estimator, layout, X, Y, sample_weight, validation=None):
+    """(X, Y, sample_weight) to train on and the Validation of the fit: fit's X_val /
+    y_val when given, else early stopping's split of the data (or None)."""
+    if validation is not None or not estimator.early_stopping:
+        return X, Y, sample_weight, validation
     # stratified as scikit-learn does: only single-column (binary) targets
     # on the binarized labels as booleans, as scikit-learn (so its messages name True/False)
     stratify = Y.astype(bool) if (estimator._is_classifier() and Y.shape[1] == 1) else None
@@ -65,38 +66,49 @@ def split_validation(estimator, layout, X, Y, sample_weight):
     return X_train, np.ascontiguousarray(Y_train), sw_train, validation
 
 
-def _continue_history(est):
+def _continue_history(est, has_validation):
     """The stochastic history a continued fit appends to, when the model so far was
-    fitted by L-BFGS or with early stopping set otherwise (warm_start, partial_fit)."""
+    fitted by L-BFGS, or with early stopping or validation data set otherwise
+    (warm_start, partial_fit)."""
     if not isinstance(est.__dict__.get("loss_curve_"), list):
         est.loss_curve_ = []
-    if est.early_stopping and not isinstance(est.__dict__.get("validation_scores_"), list):
+    validating = est.early_stopping or has_validation
+    if validating and not isinstance(est.__dict__.get("validation_scores_"), list):
         est.validation_scores_, est.validation_loss_curve_ = [], []
-        est.best_validation_score_, est.best_loss_ = -np.inf, None
+        est.best_validation_score_ = -np.inf
         est._no_improvement_count = 0
-    if not est.early_stopping and est.__dict__.get("best_loss_") is None:
-        est.best_loss_ = min(est.loss_curve_, default=np.inf)
+    if not validating:
         est.validation_scores_ = est.validation_loss_curve_ = est.best_validation_score_ = None
+    if est.early_stopping:
+        est.best_loss_ = None
+    elif est.__dict__.get("best_loss_") is None:
+        est.best_loss_ = min(est.loss_curve_, default=np.inf)
         est._no_improvement_count = 0
 
 
-def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, first_pass):
+def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, first_pass,
+                   validation=None):
     """Epochs of mini-batch SGD or Adam on `params` (a private buffer), from `layout`."""
     est = estimator
+    averaging = est.ema_decay is not None
     optimizer = est.__dict__.get("_optimizer")
-    if not incremental or optimizer is None or not optimizer.fits(est.solver, params.size,
-                                                                  params.dtype):
-        # a new fit, or the solver, the layout or the dtype changed between partial_fits
-        optimizer = OptimizerState(est.solver, params.size, params.dtype, est.learning_rate_init)
+    if not incremental or optimizer is None or not optimizer.fits(
+            est.solver, params.size, params.dtype, averaging):
+        # a new fit, or the solver, the layout, the dtype or averaging changed between
+        # partial_fits
+        optimizer = OptimizerState(est.solver, params.size, params.dtype,
+                                   est.learning_rate_init, average=averaging)
     est._optimizer = optimizer
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
-    _continue_history(est)
-    X, Y, sample_weight, validation = split_validation(est, layout, X, Y, sample_weight)
+    _continue_history(est, validation is not None)
+    X, Y, sample_weight, validation = split_validation(est, layout, X, Y, sample_weight,
+                                                       validation)
     n_samples = X.shape[0]
     batch_size = batch_size_for(est, n_samples)
     dropout = _validation.dropout_rates(est.dropout, len(layout.layer_units) - 2)
-    data = TrainingData.from_arrays(X, Y, sample_weight, params.dtype)
+    data = TrainingData.from_arrays(X, est._training_targets(Y, layout), sample_weight,
+                                    params.dtype)
     engine = Engine(layout, params, data, alpha=est.alpha, batch_size=batch_size,
                     dropout=dropout, shuffled=est.shuffle)
     history = est._layer_history
@@ -113,7 +125,8 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
                 est._random_state.shuffle(order)
             # drawn only with dropout, so that the random stream stays scikit-learn's
             seed = int(est._random_state.randint(0, 2**62)) if any(dropout) else 0
-            stats = engine.run_epoch(optimizer, optimizer.config(est),
+            before = params.copy() if est.param_change_tol is not None else None
+            stats = engine.run_epoch(optimizer, optimizer.config(est, engine.steps_per_epoch),
                                      order if est.shuffle else None, seed)
             if stats.diverged:
                 if published is None:
@@ -122,8 +135,9 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
                 break
             est.n_iter_ += 1
             est.t_ += n_samples
-            previous = published
-            published = est._publish(layout, params.copy())
+            # the model: the trained parameters, or their moving average
+            model = optimizer.average if averaging and optimizer.step > 0 else params
+            published = est._publish(layout, model.copy())
             est.loss_ = est._reported_loss(stats.data_loss, stats.penalty, layout) / n_samples
             est.loss_curve_.append(est.loss_)
             history.record(stats, params)
@@ -133,23 +147,30 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             if est.solver == "sgd" and est.learning_rate == "invscaling":
                 optimizer.learning_rate = (float(est.learning_rate_init)
                                            / (est.t_ + 1) ** est.power_t)
+            if est.lr_schedule == "plateau":
+                monitored = est.validation_loss_curve_[-1] if validation is not None else est.loss_
+                _stopping.plateau_step(est, optimizer, monitored, progress.message)
             info = None
             if est.callbacks or progress.active:
-                info = epoch_info(est, history, optimizer.learning_rate,
+                info = epoch_info(est, history, stats.learning_rate,
                                   time.perf_counter() - started)
                 if progress.active:
                     progress.update(info)
-            stop = _stopping.no_improvement_stop(est, optimizer, validation is not None,
+            stop = _stopping.no_improvement_stop(est, optimizer, est.early_stopping,
                                                  progress.message)
-            if previous is not None and _stopping.parameters_settled(
-                    est, previous.params, params, progress.message):
+            if before is not None and _stopping.parameters_settled(
+                    est, before, params, progress.message):
                 stop = True
             if info is not None and run_callbacks(est, info):
                 stop = True
             if est.callbacks:
                 # what a callback did to coefs_ / intercepts_ (a constraint, a reset)
-                # is what the next epoch trains
-                params[:] = est._state.current_params()
+                # is what the next epoch trains (and averages)
+                edited = est._state.current_params()
+                if not np.array_equal(edited, model):
+                    params[:] = edited
+                    if averaging:
+                        optimizer.average[:] = edited
             if stop or incremental:
                 break
             if est.n_iter_ == est.max_iter:
@@ -171,7 +192,7 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
         progress.close()
         history.publish(est)
 
-    if validation is not None:
+    if est.early_stopping and validation is not None:
         # the best epoch's weights
         est._publish(layout, est._best_params.copy())
 
@@ -200,7 +221,8 @@ def _warn_diverged(est, stats, validation):
 def fit_lbfgs(estimator, layout, params, X, Y, sample_weight):
     """scipy's L-BFGS-B on the flat vector, every row one batch (X never densified)."""
     est = estimator
-    data = TrainingData.from_arrays(X, Y, sample_weight, params.dtype)
+    data = TrainingData.from_arrays(X, est._training_targets(Y, layout), sample_weight,
+                                    params.dtype)
     engine = Engine(layout, params, data, alpha=est.alpha, batch_size=data.n_samples)
     result = scipy.optimize.minimize(
         engine.objective,

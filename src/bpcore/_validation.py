@@ -90,6 +90,30 @@ def _n_iter_no_change():
     return _either(_interval(1, None, True, False, integer=True), (lambda v: v == np.inf, "inf"))
 
 
+def _scoring():
+    def check(value):
+        if value is None or callable(value) or value == "loss":
+            return True
+        if not isinstance(value, str):
+            return False
+        from sklearn.metrics import get_scorer_names
+        return value in get_scorer_names()
+
+    return check, "None, 'loss', a scorer name of sklearn.metrics.get_scorer_names() or a " \
+        "callable scorer(estimator, X, y)"
+
+
+def _quantiles():
+    def check(value):
+        values = np.atleast_1d(np.asarray(value, dtype=object)) if not isinstance(value, str) \
+            else [value]
+        return (np.ndim(value) <= 1 and len(values) > 0
+                and all(_is_real(q) and 0 < q < 1 for q in values)
+                and len(set(float(q) for q in values)) == len(values))
+
+    return check, "a float in (0, 1) or a sequence of distinct such floats"
+
+
 PARAMETER_RULES = {
     "activation": _options(
         "identity", "logistic", "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "swish"
@@ -115,7 +139,17 @@ PARAMETER_RULES = {
     "epsilon": _interval(0, None, False, False),
     "n_iter_no_change": _n_iter_no_change(),
     "max_fun": _interval(1, None, True, False, integer=True),
-    "loss": _options("squared_error", "poisson"),
+    "loss": _options("squared_error", "poisson", "absolute_error", "huber", "quantile"),
+    "huber_delta": _interval(0, None, False, False),
+    "quantile": _quantiles(),
+    "weight_decay": _interval(0, None, True, False),
+    "lr_schedule": _either(_none(), _options("cosine", "one_cycle", "plateau")),
+    "warmup_epochs": _interval(0, None, True, False),
+    "plateau_patience": _interval(0, None, True, False, integer=True),
+    "plateau_factor": _interval(0, 1, False, False),
+    "ema_decay": _either(_none(), _interval(0, 1, False, False)),
+    "scoring": _scoring(),
+    "label_smoothing": _interval(0, 1, True, False),
     "init": _options("glorot_uniform", "he_normal", "he_uniform", "lecun_normal"),
     "clip_norm": _either(_none(), _interval(0, None, False, False)),
     "clip_value": _either(_none(), _interval(0, None, False, False)),
@@ -140,6 +174,21 @@ def check_params(estimator):
             raise InvalidParameterError(
                 f"The '{key}' parameter of {name} must be {rule[1]}. Got {value!r} instead."
             )
+
+
+def check_combinations(estimator, has_validation):
+    """Parameters valid one by one that do not go together."""
+    est = estimator
+    if est.solver == "sgd" and est.learning_rate != "constant" and (
+            est.lr_schedule is not None or est.warmup_epochs > 0):
+        raise InvalidParameterError(
+            f"lr_schedule={est.lr_schedule!r} and warmup_epochs={est.warmup_epochs!r} set "
+            f"the rate of every step; they replace learning_rate={est.learning_rate!r}, "
+            "which must then be 'constant'.")
+    if has_validation and est.solver == "lbfgs":
+        raise ValueError(
+            "X_val and y_val are scored after each epoch of 'sgd' or 'adam'; solver='lbfgs' "
+            "has no epochs. Score the fitted model on them instead.")
 
 
 def hidden_layer_sizes(value, name="the estimator"):

@@ -15,7 +15,8 @@ runs them in float32 and float64 alike), then the output:
 
 - classifier: outputs ``label`` (the classes, as ``predict``) and ``probabilities``
   (as ``predict_proba``); multilabel ``label`` is the 0/1 indicator matrix;
-- regressor: output ``variable``, shape (n, n_outputs) (``predict`` ravels one output).
+- regressor: output ``variable``, shape (n, n_outputs) (``predict`` ravels one output);
+  with several quantiles of several targets (n, n_targets, n_quantiles), as ``predict``.
 
 Built directly with ``onnx.helper``; skl2onnx is not needed.
 """
@@ -138,8 +139,15 @@ def to_onnx(model, *, name=None, opset=OPSET):
     out_activation = state.out_activation
     if not is_classifier(model):
         result = graph.op("Exp", [current]) if out_activation == "exp" else current
+        shape = [None, state.n_outputs]
+        k = len(state.loss_param) if state.loss == "quantile" else 1
+        if 1 < k < state.n_outputs:
+            # several targets' quantiles: (n, n_targets, k), as predict
+            shape = [None, state.n_outputs // k, k]
+            target = graph.constant([-1] + shape[1:], "quantile_shape", dtype=np.int64)
+            result = graph.op("Reshape", [result, target])
         graph.nodes.append(helper.make_node("Identity", [result], ["variable"]))
-        outputs.append(helper.make_tensor_value_info("variable", tensor_type, [None, state.n_outputs]))
+        outputs.append(helper.make_tensor_value_info("variable", tensor_type, shape))
     else:
         classes = np.asarray(state.encoder.classes_)
         multilabel = state.encoder.y_type_.startswith("multilabel")
