@@ -7,6 +7,7 @@ and a PyTorch model trained on the same batches from the same weights (float64, 
 """
 
 import os
+import pickle
 import warnings
 
 import numpy as np
@@ -213,6 +214,10 @@ def test_quantile_outputs_shapes_and_coverage():
                                     random_state=0), X, Y2)
     assert model2.predict(X[:7]).shape == (7, 2, 2)
     assert model2.n_outputs_ == 4
+    # the quantiles travel with the model
+    copy = pickle.loads(pickle.dumps(model2))
+    np.testing.assert_array_equal(copy.predict(X), model2.predict(X))
+    assert copy._state.loss_param == (0.2, 0.8)
 
 
 def test_changing_a_loss_parameter_between_warm_fits_is_refused():

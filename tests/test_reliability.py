@@ -194,3 +194,12 @@ def test_pickling_leaves_the_model_alone_and_incompatible_state_is_refused():
     state.pop("_bpcore_state")
     with pytest.raises(IncompatibleModelError, match="unknown bpcore version"):
         MLPClassifier.__new__(MLPClassifier).__setstate__(state)
+
+    # format 2 (before the loss parameters) still loads; partial_fit starts a new optimizer
+    state["_bpcore_state"] = (2, "0.2.0")
+    old = MLPClassifier.__new__(MLPClassifier)
+    old.__setstate__(state)
+    np.testing.assert_array_equal(old.predict_proba(X), model.predict_proba(X))
+    assert old._optimizer is None
+    old.partial_fit(X, y)
+    assert old._optimizer.step > 0

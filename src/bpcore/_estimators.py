@@ -48,7 +48,11 @@ __all__ = ["MLPClassifier", "MLPRegressor", "TrainingDivergedWarning", "Incompat
 # What a pickled model holds (attribute names and meanings).  Bump it whenever that
 # changes, so that an old pickle is refused with a clear message, never misread.
 # 2: the model is one ModelState (layout, parameters, output encoding).
-_STATE_FORMAT = 2
+# 3: ModelState adds the loss's parameters (Huber's δ, the quantiles); a format-2
+#    pickle reads as format 3 with none.  The optimizer state adds its step count,
+#    moving average and plateau rule.
+_STATE_FORMAT = 3
+_READABLE_FORMATS = (2, 3)
 
 
 class IncompatibleModelError(ValueError):
@@ -423,14 +427,17 @@ class _BaseMLP(BaseEstimator):
     def __setstate__(self, state):
         state = dict(state)
         saved = state.pop("_bpcore_state", None)
-        if saved is None or saved[0] != _STATE_FORMAT:
+        if saved is None or saved[0] not in _READABLE_FORMATS:
             made_by = "an unknown bpcore version" if saved is None else f"bpcore {saved[1]}"
             found = "no bpcore state format" if saved is None else f"state format {saved[0]}"
             raise IncompatibleModelError(
                 f"This {type(self).__name__} was pickled by {made_by} ({found}); bpcore "
-                f"{__version__} reads state format {_STATE_FORMAT}. Load it with the bpcore "
+                f"{__version__} reads state formats {_READABLE_FORMATS}. Load it with the bpcore "
                 "version that saved it, or fit the model again."
             )
+        if saved[0] == 2:
+            # its optimizer state predates the step count: a partial_fit starts afresh
+            state["_optimizer"] = None
         model = state.get("_state")
         if model is not None and not isinstance(model, ModelState):
             raise IncompatibleModelError(
