@@ -551,3 +551,43 @@ def test_every_option_at_once_is_independent_of_the_thread_count(dtype):
         assert model._params.dtype == dtype
         results.append(model._params.copy())
     np.testing.assert_array_equal(results[0], results[1])
+
+
+# ---------------------------------------------------------- the recommended settings
+def test_recommended_settings_are_plain_parameters():
+    from sklearn.base import clone
+    clf = MLPClassifier.recommended(random_state=3, max_iter=4)
+    params = clf.get_params()
+    assert params["hidden_layer_sizes"] == (256, 256, 256) and params["random_state"] == 3
+    assert params["max_iter"] == 4 and params["label_smoothing"] == 0.1
+    assert params["lr_schedule"] == "cosine" and params["early_stopping"]
+    assert clone(clf).get_params() == params
+    reg = MLPRegressor.recommended()
+    assert "label_smoothing" not in reg.get_params() and reg.get_params()["dropout"] == 0.0
+    X, X_val, y, y_val = digits_split()
+    quiet_fit(clf, X, y, X_val=X_val, y_val=y_val)
+    assert len(clf.validation_scores_) == clf.n_iter_ <= 4
+
+
+def test_a_schedule_continues_across_partial_fit():
+    # two partial_fit calls are the two epochs of a fit: the step count carries on
+    X, y = regression_data()
+    params = dict(hidden_layer_sizes=(6,), lr_schedule="cosine", warmup_epochs=1,
+                  weight_decay=0.1, ema_decay=0.7, max_iter=2, shuffle=False,
+                  batch_size=BATCH, random_state=0, learning_rate_init=0.01)
+    whole = quiet_fit(MLPRegressor(**params), X, y)
+    parts = MLPRegressor(**params)
+    parts.partial_fit(X, y)
+    parts.partial_fit(X, y)
+    np.testing.assert_array_equal(parts._params, whole._params)
+
+
+@pytest.mark.parametrize("loss, options", [("absolute_error", {}), ("huber", {"huber_delta": 0.5}),
+                                           ("quantile", {"quantile": [0.3, 0.7]})])
+def test_robust_losses_in_float32_follow_float64(loss, options):
+    X, y = regression_data()
+    models = [quiet_fit(MLPRegressor(hidden_layer_sizes=(8,), loss=loss, max_iter=3,
+                                     random_state=0, **options), X.astype(dtype), y)
+              for dtype in (np.float32, np.float64)]
+    assert models[0]._params.dtype == np.float32
+    np.testing.assert_allclose(models[0]._params, models[1]._params, rtol=1e-4, atol=1e-5)

@@ -65,6 +65,9 @@ class OptimizerState:
                         else np.empty(0, dtype=dtype))       # Adam's v
         self.average = np.zeros(n_params, dtype=dtype) if average else None
         self.plateau = None               # the reduce-on-plateau rule's state
+        # with an average: the trained parameters behind it and the average published
+        # at the end of the last fit (partial_fit continues from them)
+        self.trained = self.averaged = None
 
     def fits(self, solver, n_params, dtype, average=False):
         """True when this state can continue training with `solver` on such a buffer."""

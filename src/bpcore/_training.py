@@ -98,6 +98,13 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
         # partial_fits
         optimizer = OptimizerState(est.solver, params.size, params.dtype,
                                    est.learning_rate_init, average=averaging)
+    elif averaging and optimizer.trained is not None:
+        # partial_fit goes on from the trained parameters behind the published average,
+        # unless the model was edited since: then from the edits, averaged afresh
+        if np.array_equal(params, optimizer.averaged):
+            params[:] = optimizer.trained
+        else:
+            optimizer.average[:] = params
     est._optimizer = optimizer
     if est.early_stopping and incremental:
         raise ValueError("partial_fit does not support early_stopping=True")
@@ -195,6 +202,8 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
     if est.early_stopping and validation is not None:
         # the best epoch's weights
         est._publish(layout, est._best_params.copy())
+    if averaging and est.__dict__.get("_optimizer") is optimizer:
+        optimizer.trained, optimizer.averaged = params, est._state.current_params().copy()
 
 
 def _warn_diverged(est, stats, validation):
