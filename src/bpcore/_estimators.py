@@ -139,6 +139,33 @@ class _BaseMLP(BaseEstimator):
             if name not in ("self", "__class__"):
                 setattr(self, name, value)
 
+    # The recommended configuration for tabular data (see `recommended`).
+    # The choices come from the accuracy benchmark (benchmarks/README.md).
+    _RECOMMENDED = dict(
+        hidden_layer_sizes=(256, 256, 256), activation="relu", init="he_uniform",
+        solver="adam", learning_rate_init=3e-3, batch_size=256, max_iter=200,
+        lr_schedule="cosine", warmup_epochs=5, weight_decay=0.05,
+        early_stopping=True, n_iter_no_change=20, scoring="loss",
+    )
+
+    @classmethod
+    def recommended(cls, **params):
+        """This estimator with bpcore's recommended settings for tabular data.
+
+        Parameters
+        ----------
+        **params
+            Settings that replace the recommended ones (any constructor parameter).
+
+        Returns
+        -------
+        estimator : unfitted estimator
+            Its ``get_params()`` show every setting chosen.
+        """
+        return cls(**{**_BaseMLP._RECOMMENDED, **cls._RECOMMENDED_EXTRA, **params})
+
+    _RECOMMENDED_EXTRA = {}
+
     # ------------------------------------------------------------- model state
     def __sklearn_is_fitted__(self):
         return "_state" in self.__dict__
@@ -534,6 +561,40 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     progress_bar : bool, default=False
         Show a progress bar over the epochs with the loss (tqdm when installed; plain
         lines otherwise).
+    weight_decay : float, default=0.0
+        Decoupled weight decay λ ('adam' becomes AdamW, 'sgd' SGDW): before each step
+        the weights (not the biases) are multiplied by 1 - η_s λ, η_s the step's
+        scheduled rate. It composes with `alpha`, the L2 term inside the gradient.
+    lr_schedule : {None, 'cosine', 'one_cycle', 'plateau'}, default=None
+        The rate of every step of 'sgd' and 'adam' (set per batch in the compiled
+        loop). 'cosine': η ½(1 + cos(π s / S)) over the S steps of `max_iter` epochs
+        (after the warm-up); 'one_cycle': torch's OneCycleLR, η/25 rising to η over the
+        warm-up (30 % of the steps unless `warmup_epochs` says otherwise), then falling
+        to η/(25·10⁴), momentum not cycled; 'plateau': η is multiplied by
+        `plateau_factor` after more than `plateau_patience` epochs in which the
+        validation loss (the training loss without validation data) did not fall
+        below its best by a relative 1e-4 (torch's ReduceLROnPlateau). With 'sgd',
+        `learning_rate` must be 'constant'.
+    warmup_epochs : float, default=0
+        Linear warm-up: step s (counted from 0) runs at min(1, (s + 1) / W) times its
+        rate while s < W, W = warmup_epochs × batches per epoch.
+    plateau_patience : int, default=10
+        Epochs without improvement that lr_schedule='plateau' tolerates.
+    plateau_factor : float, default=0.1
+        What lr_schedule='plateau' multiplies the rate by.
+    ema_decay : float in (0, 1) or None, default=None
+        Keep an exponential moving average of the parameters, θ̄ ← d θ̄ + (1 - d) θ
+        after every step (θ̄ = θ at the first): the average is the model (prediction,
+        validation, early stopping, the fitted model); `loss_curve_` stays the
+        trained parameters' training loss.
+    scoring : None, 'loss', str or callable, default=None
+        The validation score (early stopping, `validation_scores_`): None the
+        estimator's `score`; 'loss' the negated validation loss; a name from
+        ``sklearn.metrics.get_scorer_names()`` or a callable ``scorer(estimator, X, y)``.
+    label_smoothing : float in [0, 1), default=0.0
+        Train on the targets y (1 - ε) + ε / K (K classes with a softmax output, 2 for
+        each logistic output). `loss_curve_` is the smoothed cross-entropy; validation
+        scores the plain one.
 
     Attributes
     ----------
@@ -573,7 +634,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Fraction of each hidden layer's units that never had a positive output during
         the epoch (relu and leaky_relu; NaN for other activations).
     validation_loss_curve_ : list of float or None
-        With early stopping, the validation loss after each epoch.
+        The validation loss after each epoch, with early stopping or fit's X_val.
+    best_validation_score_ : float or None
+        The best of `validation_scores_`.
 
     Notes
     -----
@@ -627,6 +690,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         label_smoothing=0.0,
     ):
         self._store_params(locals())
+
+    # classification adds label smoothing and dropout to the recommended settings
+    _RECOMMENDED_EXTRA = dict(label_smoothing=0.1, dropout=0.15)
 
     def _score_function(self, y, y_pred, sample_weight=None, state=None):
         return accuracy_score(y, y_pred, sample_weight=sample_weight)
@@ -794,13 +860,25 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     Parameters
     ----------
-    loss : {'squared_error', 'poisson'}, default='squared_error'
+    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}, \
+default='squared_error'
         Half squared error with an identity output, or half Poisson deviance with an
-        exponential output (y must be >= 0).
+        exponential output (y must be >= 0); or, with an identity output, the absolute
+        error |r|, Huber's loss (½r² for |r| ≤ δ, else δ(|r| - ½δ)) or the pinball
+        loss of quantile q (q max(-r, 0) + (1 - q) max(r, 0)), r = prediction - y.
+        The loss is summed over the outputs, averaged over the samples.
+    huber_delta : float, default=1.0
+        Huber's δ (loss='huber').
+    quantile : float or sequence of float in (0, 1), default=0.5
+        The quantile(s) of loss='quantile'. With k > 1 quantiles the network has k
+        outputs per target and `predict` returns shape (n_samples, k), or (n_samples,
+        n_targets, k) for several targets; `score` is then the mean over the quantiles
+        of D² (sklearn.metrics.d2_pinball_score).
 
     All other parameters, including bpcore's own (init, dropout, clip_norm,
-    clip_value, param_change_tol, callbacks), are MLPClassifier's; see its
-    documentation.
+    clip_value, param_change_tol, callbacks, weight_decay, lr_schedule,
+    warmup_epochs, plateau_patience, plateau_factor, ema_decay, scoring), are
+    MLPClassifier's; see its documentation.
 
     Attributes
     ----------
