@@ -496,12 +496,20 @@ def test_validation_data_is_checked():
     model = MLPClassifier(hidden_layer_sizes=(5,), max_iter=2)
     with pytest.raises(ValueError, match="X_val and y_val must be given together"):
         model.fit(X, y, X_val=X_val)
-    with pytest.raises(ValueError, match="X has 10 features, but MLPClassifier is expecting 64"):
-        model.fit(X, y, X_val=X_val[:, :10], y_val=y_val)
     with pytest.raises(ValueError, match=r"y_val has labels not in y: \[11\]"):
         model.fit(X, y, X_val=X_val, y_val=np.where(y_val == 3, 11, y_val))
     with pytest.raises(ValueError, match="solver='lbfgs' has no epochs"):
         MLPClassifier(solver="lbfgs").fit(X, y, X_val=X_val, y_val=y_val)
+    with pytest.raises(ValueError, match=r"validation data .*X has 10 features"):
+        model.fit(X, y, X_val=X_val[:, :10], y_val=y_val)
+    with pytest.raises(ValueError, match=r"validation data .*sample_weight"):
+        model.fit(X, y, X_val=X_val, y_val=y_val, sample_weight_val=np.ones(3))
+    with pytest.raises(ValueError, match="needs as many targets as y"):
+        MLPRegressor(max_iter=2).fit(X, y.astype(float), X_val=X_val,
+                                     y_val=np.column_stack([y_val, y_val]).astype(float))
+    Y = np.column_stack([y % 2, y > 4]).astype(int)
+    with pytest.raises(ValueError, match="0/1 indicator matrix of 2 columns"):
+        model.fit(X, Y, X_val=X_val, y_val=np.column_stack([y_val % 2, y_val]))
     with pytest.raises(ValueError, match="Input X_val contains NaN"):
         bad = X_val.copy()
         bad[0, 0] = np.nan
@@ -523,6 +531,24 @@ def test_recipe_parameters_are_checked(params, pattern):
     X, y = classification_data()
     with pytest.raises(InvalidParameterError, match=pattern):
         MLPClassifier(**params).fit(X, y)
+
+
+def test_early_stopping_without_a_finite_score_keeps_the_last_epoch():
+    X, y = regression_data()
+    last = {}
+    model = MLPRegressor(hidden_layer_sizes=(8,), max_iter=30, early_stopping=True, n_iter_no_change=2,
+                         random_state=0, scoring=lambda est, X_, y_: float("nan"),
+                         callbacks=[lambda m, info: last.update(coefs=m.coefs_[0].copy())])
+    with pytest.warns(UserWarning, match="no finite validation score"):
+        model.fit(X, y)
+    assert model.n_iter_ == 3      # NaN never improves: more than 2 epochs without
+    np.testing.assert_array_equal(model.coefs_[0], last["coefs"])
+
+
+def test_a_decay_that_would_flip_the_weights_is_refused():
+    X, y = regression_data()
+    with pytest.raises(InvalidParameterError, match="must stay above 0"):
+        MLPRegressor(weight_decay=30, learning_rate_init=0.1).fit(X, y)
 
 
 @pytest.mark.parametrize("quantile", [0.0, 1.0, [0.5, 0.5], [], "0.5", [[0.2]]])

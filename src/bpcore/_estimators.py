@@ -160,7 +160,9 @@ class _BaseMLP(BaseEstimator):
         Returns
         -------
         estimator : unfitted estimator
-            Its ``get_params()`` show every setting chosen.
+            Its ``get_params()`` show every setting chosen. It stops early on the
+            validation loss (of fit's X_val, else of a 10 % split), so `partial_fit`
+            needs ``early_stopping=False``.
         """
         return cls(**{**_BaseMLP._RECOMMENDED, **cls._RECOMMENDED_EXTRA, **params})
 
@@ -261,7 +263,7 @@ class _BaseMLP(BaseEstimator):
                 "(warm_start=False).")
         validation = None
         if validation_data is not None:
-            validation = self._validation_set(validation_data, encoder, dtype)
+            validation = self._validation_set(validation_data, encoder, dtype, Y.shape[1])
         if first_pass:
             start = initial_params(self._random_state, layer_units, self.init, self.activation,
                                    dtype)
@@ -288,12 +290,21 @@ class _BaseMLP(BaseEstimator):
         """The targets training fits (the classifier smooths its labels)."""
         return Y
 
-    def _validation_set(self, validation_data, encoder, dtype):
+    def _validation_set(self, validation_data, encoder, dtype, n_outputs):
         """fit's X_val, y_val, sample_weight_val checked as X, y, sample_weight are, as
         the Validation of the fit."""
         X_val, y_val, sw_val = validation_data
         if X_val is None or y_val is None:
             raise ValueError("X_val and y_val must be given together.")
+        try:
+            return self._checked_validation_set(X_val, y_val, sw_val, encoder, dtype, n_outputs)
+        except ValueError as error:
+            if "_val" in str(error):
+                raise
+            raise ValueError(f"In the validation data (X_val, y_val, sample_weight_val): "
+                             f"{error}") from None
+
+    def _checked_validation_set(self, X_val, y_val, sw_val, encoder, dtype, n_outputs):
         X_raw, y_raw = X_val, y_val
         # scikit-learn's checks, under these arrays' names; then its feature checks
         X_val = check_array(X_val, accept_sparse=["csr", "csc"], dtype=(np.float64, np.float32),
@@ -309,6 +320,9 @@ class _BaseMLP(BaseEstimator):
         Y_val = np.ascontiguousarray(Y_val, dtype=dtype)
         if Y_val.ndim == 1:
             Y_val = Y_val.reshape(-1, 1)
+        if Y_val.shape[1] != n_outputs:
+            raise ValueError(f"y_val has shape {np.shape(y_raw)}: it needs as many targets "
+                             "as y.")
         if sw_val is not None:
             sw_val = np.ascontiguousarray(
                 _check_sample_weight(sw_val, X_val, dtype=dtype, ensure_non_negative=True))
@@ -573,12 +587,15 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         to η/(25·10⁴), momentum not cycled; 'plateau': η is multiplied by
         `plateau_factor` after more than `plateau_patience` epochs in which the
         validation loss (the training loss without validation data) did not fall
-        below its best by a relative 1e-4 (torch's ReduceLROnPlateau). With 'sgd',
-        `learning_rate` must be 'constant'.
+        below its best by a relative 1e-4 (torch's ReduceLROnPlateau; keep
+        `plateau_patience` below `n_iter_no_change`, or the fit stops first). With
+        'sgd', `learning_rate` must be 'constant'. Schedules span `max_iter` epochs
+        (each partial_fit call is one): past them 'cosine' runs at rate 0.
     warmup_epochs : float, default=0
         Linear warm-up: step s (counted from 0) runs at min(1, (s + 1) / W) times its
-        rate while s < W, W = warmup_epochs × batches per epoch.
-    plateau_patience : int, default=10
+        rate while s < W, W = warmup_epochs × batches per epoch (with 'cosine', at
+        most all steps but the last).
+    plateau_patience : int, default=5
         Epochs without improvement that lr_schedule='plateau' tolerates.
     plateau_factor : float, default=0.1
         What lr_schedule='plateau' multiplies the rate by.
@@ -590,7 +607,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     scoring : None, 'loss', str or callable, default=None
         The validation score (early stopping, `validation_scores_`): None the
         estimator's `score`; 'loss' the negated validation loss; a name from
-        ``sklearn.metrics.get_scorer_names()`` or a callable ``scorer(estimator, X, y)``.
+        ``sklearn.metrics.get_scorer_names()`` or a callable ``scorer(estimator, X, y)``
+        (called with ``sample_weight=`` when the validation data has weights, as
+        scikit-learn's scorers are). With early stopping and no finite score in any
+        epoch, the last epoch's weights are kept, with a warning.
     label_smoothing : float in [0, 1), default=0.0
         Train on the targets y (1 - ε) + ε / K (K classes with a softmax output, 2 for
         each logistic output). `loss_curve_` is the smoothed cross-entropy; validation
@@ -607,9 +627,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     loss_curve_ : list of float
         Loss after each epoch.
     validation_scores_ : list of float or None
-        Validation accuracy after each epoch, with early stopping.
-    best_validation_score_ : float or None
-        Best validation accuracy, with early stopping.
+        The validation score (see `scoring`) after each epoch, with early stopping or
+        fit's X_val.
     t_ : int
         Samples seen by the solver.
     coefs_ : list of ndarray of shape (n_in, n_out)
@@ -636,7 +655,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     validation_loss_curve_ : list of float or None
         The validation loss after each epoch, with early stopping or fit's X_val.
     best_validation_score_ : float or None
-        The best of `validation_scores_`.
+        The best of `validation_scores_`, with early stopping or fit's X_val.
 
     Notes
     -----
@@ -682,7 +701,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         weight_decay=0.0,
         lr_schedule=None,
         warmup_epochs=0,
-        plateau_patience=10,
+        plateau_patience=5,
         plateau_factor=0.1,
         ema_decay=None,
         scoring=None,
@@ -707,7 +726,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return Y * (1 - eps) + eps / n_classes
 
     def _encode_validation(self, y, encoder):
-        if not encoder.y_type_.startswith("multilabel"):
+        if encoder.y_type_.startswith("multilabel"):
+            if y.ndim != 2 or y.shape[1] != len(encoder.classes_) or not np.isin(y, (0, 1)).all():
+                raise ValueError(f"y_val must be a 0/1 indicator matrix of "
+                                 f"{len(encoder.classes_)} columns, as y.")
+        else:
             unseen = np.setdiff1d(unique_labels(y), encoder.classes_)
             if unseen.size:
                 raise ValueError(f"y_val has labels not in y: {unseen.tolist()}; the classes "
@@ -924,7 +947,7 @@ default='squared_error'
         weight_decay=0.0,
         lr_schedule=None,
         warmup_epochs=0,
-        plateau_patience=10,
+        plateau_patience=5,
         plateau_factor=0.1,
         ema_decay=None,
         scoring=None,

@@ -199,9 +199,15 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
         progress.close()
         history.publish(est)
 
-    if est.early_stopping and validation is not None:
-        # the best epoch's weights
-        est._publish(layout, est._best_params.copy())
+    if est.early_stopping and validation is not None and est.n_iter_ > 0:
+        if np.isfinite(est.best_validation_score_):
+            # the best epoch's weights
+            est._publish(layout, est._best_params.copy())
+        else:
+            warnings.warn(
+                "Early stopping found no finite validation score in any epoch (see "
+                "scoring and validation_scores_); the weights of the last epoch were kept.",
+                UserWarning, stacklevel=4)
     if averaging and est.__dict__.get("_optimizer") is optimizer:
         optimizer.trained, optimizer.averaged = params, est._state.current_params().copy()
 

@@ -185,6 +185,11 @@ def check_combinations(estimator, has_validation):
             f"lr_schedule={est.lr_schedule!r} and warmup_epochs={est.warmup_epochs!r} set "
             f"the rate of every step; they replace learning_rate={est.learning_rate!r}, "
             "which must then be 'constant'.")
+    if est.solver in ("sgd", "adam") and est.weight_decay * est.learning_rate_init >= 1:
+        raise InvalidParameterError(
+            f"weight_decay={est.weight_decay!r} with learning_rate_init="
+            f"{est.learning_rate_init!r}: each step multiplies the weights by 1 - "
+            "learning_rate_init * weight_decay, which must stay above 0.")
     if has_validation and est.solver == "lbfgs":
         raise ValueError(
             "X_val and y_val are scored after each epoch of 'sgd' or 'adam'; solver='lbfgs' "
