@@ -643,3 +643,26 @@ def test_stochastic_continuations_of_other_histories():
         assert len(toggled.validation_scores_) == toggled.n_iter_
         toggled.set_params(early_stopping=False).fit(X, y)
         assert toggled.best_loss_ <= toggled.loss_curve_[-1]
+
+
+def test_the_small_prediction_kernel_reports_what_is_not_finite():
+    # the one-row path trusts the kernel's answer: the count of non-finite inputs, or
+    # -1 for finite inputs whose output is not finite (NaN weights, overflow)
+    X = np.random.RandomState(0).normal(size=(5, 4))
+    model = MLPRegressor(hidden_layer_sizes=(3,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, X[:, 0])
+    state = model._state
+    out = np.empty((2, 1))
+    params = state.params.copy()
+    assert _network.predict_rows(state.serial_network, X[:2].copy(), params, out) == 0
+    bad_X = X[:2].copy()
+    bad_X[0, 1] = np.inf
+    bad_X[1, 2] = np.nan
+    assert _network.predict_rows(state.serial_network, bad_X, params, out) == 2
+    params[-1] = np.nan
+    assert _network.predict_rows(state.serial_network, X[:2].copy(), params, out) == -1
+    with pytest.raises(ValueError, match="weights are not finite"):
+        model.intercepts_[-1][:] = np.nan
+        model.predict(X[:1])

@@ -1327,7 +1327,8 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     """out = the network's output for a few rows of dense X, on this thread, with no
     workspace to pass (the small-prediction path: a call costs about a microsecond).
 
-    Returns the number of entries of X that are not finite; out is not written then.
+    Returns the number of entries of X that are not finite (out is not written then),
+    or -1 when X is finite but an output is not.
     """
     cdef NetSpec* spec = &net.spec
     cdef Py_ssize_t n = X.shape[0], bad = 0
@@ -1351,5 +1352,7 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
         if bad == 0:
             predict_block(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
                           scratch, scratch + n * spec.max_layer_units)
+            if count_not_finite(&out[0, 0], n * spec.units[spec.n_layers]) > 0:
+                bad = -1
     free(scratch)
     return bad

@@ -12,6 +12,8 @@ fit starts from them; no other layer ever changes.
 
 from __future__ import annotations
 
+import operator
+
 import numpy as np
 
 from . import _layout, _network
@@ -195,8 +197,8 @@ class ModelState:
         """True while coefs_ and intercepts_ hold the buffer's own views (O(layers))."""
         coefs, intercepts = self._views
         return (len(self.coefs) == len(coefs) and len(self.intercepts) == len(intercepts)
-                and all(a is b for a, b in zip(self.coefs, coefs))
-                and all(a is b for a, b in zip(self.intercepts, intercepts)))
+                and all(map(operator.is_, self.coefs, coefs))
+                and all(map(operator.is_, self.intercepts, intercepts)))
 
     def current_params(self):
         """The parameters the model runs now: its buffer, or a new buffer holding the
@@ -251,9 +253,8 @@ class ModelState:
         if not self.views_unchanged():
             return None
         out = np.empty((X.shape[0], self.n_outputs), dtype=self.params.dtype)
+        # non-zero: X or the output holds NaN or infinity (the full path says which)
         if _PREDICT_ROWS[self.params.dtype](self.serial_network, X, self.params, out):
-            return None
-        if not np.isfinite(out).all():
             return None
         return out
 
