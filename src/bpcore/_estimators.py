@@ -1015,15 +1015,14 @@ default='squared_error'
 
     @staticmethod
     def _decode(Y, state):
-        if state.loss == "quantile":
-            Y = Y[:, ::len(state.loss_param)]      # one column per target
+        Y = Y[:, ::state.n_quantiles]              # one column per target
         return Y.ravel() if Y.shape[1] == 1 else Y
 
     @staticmethod
     def _output_to_prediction(output, state):
         """(n, outputs) -> (n,) for one output; with k > 1 quantiles (n, k) for one
         target and (n, n_targets, k) for several."""
-        k = len(state.loss_param) if state.loss == "quantile" else 1
+        k = state.n_quantiles
         if k > 1:
             n_targets = output.shape[1] // k
             return output if n_targets == 1 else output.reshape(-1, n_targets, k)

@@ -175,6 +175,11 @@ class ModelState:
         return self.layer_units[-1]
 
     @property
+    def n_quantiles(self):
+        """Outputs per target: the number of quantiles of loss='quantile', else 1."""
+        return len(self.loss_param) if self.loss == "quantile" else 1
+
+    @property
     def out_activation(self):
         return _layout.OUTPUT_ACTIVATIONS[self.loss]
 

@@ -140,7 +140,7 @@ def to_onnx(model, *, name=None, opset=OPSET):
     if not is_classifier(model):
         result = graph.op("Exp", [current]) if out_activation == "exp" else current
         shape = [None, state.n_outputs]
-        k = len(state.loss_param) if state.loss == "quantile" else 1
+        k = state.n_quantiles
         if 1 < k < state.n_outputs:
             # several targets' quantiles: (n, n_targets, k), as predict
             shape = [None, state.n_outputs // k, k]
