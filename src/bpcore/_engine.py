@@ -48,9 +48,6 @@ class TrainingData:
         return self.Y.shape[0]
 
 
-SCHEDULE_CODES = {None: 0, "cosine": 1, "one_cycle": 2, "plateau": 0}
-
-
 class OptimizerState:
     """A stochastic solver's state over the flat parameter vector: the velocity or
     Adam's moments, the step count, the current base rate and, when asked for, the
@@ -83,6 +80,8 @@ class OptimizerState:
             warmup = 0.3 * total          # torch's OneCycleLR pct_start
         if schedule == "cosine":
             warmup = min(warmup, total - 1)
+        if schedule not in _network.SCHEDULE_CODES:
+            schedule = "constant"   # None, and 'plateau', which moves the base rate between epochs
         return {
             "kind": 0 if self.solver == "sgd" else 1,
             "learning_rate": self.learning_rate,
@@ -94,7 +93,7 @@ class OptimizerState:
             "clip_norm": float(estimator.clip_norm or 0.0),
             "clip_value": float(estimator.clip_value or 0.0),
             "weight_decay": float(estimator.weight_decay),
-            "schedule": SCHEDULE_CODES[schedule],
+            "schedule": _network.SCHEDULE_CODES[schedule],
             "warmup_steps": warmup,
             "total_steps": float(total),
             "ema_decay": float(estimator.ema_decay or 0.0),

@@ -11,6 +11,7 @@ _Index = npt.NDArray[np.intp]
 ACTIVATION_CODES: dict[str, int]
 OUTPUT_ACTIVATION_CODES: dict[str, int]
 LOSS_CODES: dict[str, int]
+SCHEDULE_CODES: dict[str, int]
 LEAKY_RELU_SLOPE: float
 
 def openmp_enabled() -> bool: ...

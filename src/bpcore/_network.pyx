@@ -149,6 +149,7 @@ OUTPUT_ACTIVATION_CODES = {"softmax": SOFTMAX, "exp": EXP}
 LOSS_CODES = {"squared_error": SQUARED_ERROR, "binary_log_loss": BINARY_LOG_LOSS,
               "log_loss": LOG_LOSS, "poisson": POISSON, "absolute_error": ABSOLUTE_ERROR,
               "huber": HUBER, "quantile": QUANTILE}
+SCHEDULE_CODES = {"constant": CONSTANT, "cosine": COSINE, "one_cycle": ONE_CYCLE}
 LEAKY_RELU_SLOPE = LEAKY_SLOPE
 
 
