@@ -150,6 +150,9 @@ PARAMETER_RULES = {
     "ema_decay": _either(_none(), _interval(0, 1, False, False)),
     "scoring": _scoring(),
     "label_smoothing": _interval(0, 1, True, False),
+    # bpcore.preprocessing.PiecewiseLinearEncoder
+    "n_bins": _interval(1, None, True, False, integer=True),
+    "subsample": _either(_none(), _interval(2, None, True, False, integer=True)),
     "init": _options("glorot_uniform", "he_normal", "he_uniform", "lecun_normal"),
     "clip_norm": _either(_none(), _interval(0, None, False, False)),
     "clip_value": _either(_none(), _interval(0, None, False, False)),

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._validation import InvalidParameterError
+from ._validation import check_params
 
 __all__ = ["PiecewiseLinearEncoder"]
 
@@ -73,22 +71,10 @@ class PiecewiseLinearEncoder(TransformerMixin, BaseEstimator):
         self.subsample = subsample
         self.random_state = random_state
 
-    def _check_params(self):
-        name = type(self).__name__
-        integral = lambda v: isinstance(v, numbers.Integral) and not isinstance(v, bool)
-        if not (integral(self.n_bins) and self.n_bins >= 1):
-            raise InvalidParameterError(
-                f"The 'n_bins' parameter of {name} must be an int >= 1. Got {self.n_bins!r} "
-                "instead.")
-        if not (self.subsample is None or (integral(self.subsample) and self.subsample >= 2)):
-            raise InvalidParameterError(
-                f"The 'subsample' parameter of {name} must be None or an int >= 2. Got "
-                f"{self.subsample!r} instead.")
-
     def fit(self, X, y=None):
         """Compute each feature's bin edges from X (array-like of shape (n_samples,
         n_features), finite real values)."""
-        self._check_params()
+        check_params(self)
         X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
         if self.subsample is not None and X.shape[0] > self.subsample:
             rows = check_random_state(self.random_state).choice(X.shape[0], self.subsample,
