@@ -173,12 +173,15 @@ class Engine:
                           self._layer_stats[:n_layers].copy(),
                           self._layer_stats[n_layers:].copy(), self._alive.copy(), rate)
 
-    def gradient(self, dropout_seed=None):
+    def gradient(self, dropout_seed=None, set_running=False):
         """(data term, L2 term) of J over all rows as one batch at the buffer; the
-        gradient is left in `grads`, every layer's Aˡ and δˡ in the workspace."""
+        gradient is left in `grads`, every layer's Aˡ and δˡ in the workspace.  With
+        `set_running`, batch normalization's running statistics in the buffer become
+        those of all rows."""
         data = self.data
         return _network.loss_gradient(self.net, *data.X, data.Y, data.sample_weight,
-                                      self.params, self.grads, self.workspace, dropout_seed)
+                                      self.params, self.grads, self.workspace, dropout_seed,
+                                      set_running)
 
     def objective(self, theta, dropout_seed=None):
         """(J, ∂J/∂θ as a new float64 array) at θ: for scipy's L-BFGS (which hands

@@ -51,8 +51,10 @@ __all__ = ["MLPClassifier", "MLPRegressor", "TrainingDivergedWarning", "Incompat
 # 3: ModelState adds the loss's parameters (Huber's δ, the quantiles); a format-2
 #    pickle reads as format 3 with none.  The optimizer state adds its step count,
 #    moving average and plateau rule.
-_STATE_FORMAT = 3
-_READABLE_FORMATS = (2, 3)
+# 4: ModelState adds the normalization (its parameters follow the intercepts in the
+#    buffer) and the skip connections; formats 2 and 3 read as format 4 with neither.
+_STATE_FORMAT = 4
+_READABLE_FORMATS = (2, 3, 4)
 
 
 class IncompatibleModelError(ValueError):
@@ -197,6 +199,27 @@ class _BaseMLP(BaseEstimator):
     intercepts_ = _layer_list("intercepts", """Bias vectors ``intercepts_[l]`` of shape
         (n_out,): views of the same buffer.""")
 
+    def _norm_list(name, doc):
+        def get(self):
+            state = self._fitted_state() if "_state" in self.__dict__ else None
+            if state is None or name not in state.norm:
+                raise AttributeError(
+                    f"'{type(self).__name__}' object has no attribute '{name}_'"
+                    + ("" if state is None else
+                       f" (normalization={state.normalization!r})"))
+            return state.norm[name]
+        return property(get, doc=doc)
+
+    norm_scales_ = _norm_list("norm_scales", """With `normalization`: γ of each hidden
+        layer, views of the parameter buffer.""")
+    norm_shifts_ = _norm_list("norm_shifts", """With `normalization`: β of each hidden
+        layer.""")
+    running_means_ = _norm_list("running_means", """With normalization='batch': each
+        hidden layer's running mean.""")
+    running_vars_ = _norm_list("running_vars", """With normalization='batch': each
+        hidden layer's running variance.""")
+    del _norm_list
+
     @property
     def _params(self):
         """The flat parameter vector the model runs (read-only use: diagnostics, tests)."""
@@ -256,6 +279,18 @@ class _BaseMLP(BaseEstimator):
             )
         self._random_state = check_random_state(self.random_state)
         loss = self._loss_name(encoder)
+        if not first_pass and (state.normalization, state.residual) != (
+                self.normalization, bool(self.residual)):
+            raise ValueError(
+                f"The fitted network has normalization={state.normalization!r}, residual="
+                f"{state.residual!r}; this call asks for normalization="
+                f"{self.normalization!r}, residual={self.residual!r}. Fit from scratch "
+                "(warm_start=False).")
+        if self.residual and not any(a == b for a, b in zip(hidden, hidden[1:])):
+            raise ValueError(
+                f"residual=True adds skip connections around hidden layers whose width "
+                f"equals the previous one's; hidden_layer_sizes={self.hidden_layer_sizes!r} "
+                "has none.")
         if not first_pass and state.loss_param != self._loss_param():
             raise ValueError(
                 f"The fitted model's loss parameters {state.loss_param} differ from "
@@ -266,12 +301,13 @@ class _BaseMLP(BaseEstimator):
             validation = self._validation_set(validation_data, encoder, dtype, Y.shape[1])
         if first_pass:
             start = initial_params(self._random_state, layer_units, self.init, self.activation,
-                                   dtype)
+                                   dtype, self.normalization)
             self._reset_history(layer_units, start, validation is not None)
         else:
             start = state.current_params()   # assigned layers: converted, or refused by name
         layout = ModelState(layer_units, self.activation, loss, start, encoder,
-                            self.__dict__.get("feature_names_in_"), self._loss_param())
+                            self.__dict__.get("feature_names_in_"), self._loss_param(),
+                            self.normalization, bool(self.residual))
         params = start.copy()                # trained in place; published as copies
         with blas_single_threaded():
             if self.solver in STOCHASTIC_SOLVERS:
@@ -615,6 +651,25 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         Train on the targets y (1 - ε) + ε / K (K classes with a softmax output, 2 for
         each logistic output). `loss_curve_` is the smoothed cross-entropy; validation
         scores the plain one.
+    normalization : {None, 'batch', 'layer'}, default=None
+        Normalize every hidden layer's pre-activations z = a W + b before its
+        activation: ẑ = (z - μ) / √(σ² + ε), ε = 1e-5, then σ(γ ẑ + β) with a learned
+        scale γ (starts at 1) and shift β (starts at 0) per unit
+        (`norm_scales_`, `norm_shifts_`; not decayed or penalised).
+        'layer': μ, σ² over each row's units, the same in training and prediction.
+        'batch': μ, σ² per unit over the batch's rows, weighted by the sample weights
+        (a row of weight 0 does not move them); prediction uses the running
+        statistics (`running_means_`, `running_vars_`), which follow each batch's as
+        r ← 0.9 r + 0.1 (batch's), the variance unbiased (× W² / (W² - Σ s²), n / (n -
+        1) with unit weights), continued by partial_fit; torch's BatchNorm1d with
+        unit weights. A batch needs two rows of positive weight: batch_size=1 is
+        refused and an epoch's last batch of one row is skipped. 'lbfgs' trains on the
+        statistics of all rows and ends with them as the running statistics.
+    residual : bool, default=False
+        Skip connections: each hidden layer after the first whose width equals its
+        input's adds its input to its output, a = a_prev + dropout(σ(norm(a_prev W +
+        b))) (a residual MLP). hidden_layer_sizes must have two consecutive hidden
+        layers of equal width.
 
     Attributes
     ----------
@@ -656,6 +711,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         The validation loss after each epoch, with early stopping or fit's X_val.
     best_validation_score_ : float or None
         The best of `validation_scores_`, with early stopping or fit's X_val.
+    norm_scales_, norm_shifts_ : list of ndarray of shape (n_units,)
+        With `normalization`: each hidden layer's γ and β (views of the parameter
+        buffer, like coefs_).
+    running_means_, running_vars_ : list of ndarray of shape (n_units,)
+        With normalization='batch': each hidden layer's running mean and variance.
 
     Notes
     -----
@@ -705,6 +765,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         plateau_factor=0.1,
         ema_decay=None,
         scoring=None,
+        normalization=None,
+        residual=False,
         class_weight=None,
         label_smoothing=0.0,
     ):
@@ -900,8 +962,8 @@ default='squared_error'
 
     All other parameters, including bpcore's own (init, dropout, clip_norm,
     clip_value, param_change_tol, callbacks, weight_decay, lr_schedule,
-    warmup_epochs, plateau_patience, plateau_factor, ema_decay, scoring), are
-    MLPClassifier's; see its documentation.
+    warmup_epochs, plateau_patience, plateau_factor, ema_decay, scoring,
+    normalization, residual), are MLPClassifier's; see its documentation.
 
     Attributes
     ----------
@@ -951,6 +1013,8 @@ default='squared_error'
         plateau_factor=0.1,
         ema_decay=None,
         scoring=None,
+        normalization=None,
+        residual=False,
         huber_delta=1.0,
         quantile=0.5,
     ):

@@ -36,8 +36,54 @@ def param_slices(layer_units):
     return coef_slices, intercept_slices
 
 
-def n_params(layer_units):
-    return sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
+NORMALIZATIONS = (None, "batch", "layer")
+
+
+def n_params(layer_units, normalization=None):
+    """Entries of the flat buffer: the weights and biases, then normalization's."""
+    base = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    return base + sum(stop - start for _, slices in norm_slices(layer_units, normalization)
+                      for start, stop in slices)
+
+
+def norm_slices(layer_units, normalization):
+    """Where a normalized net keeps its other parameters, after every intercept:
+    [(name, [(start, stop) per hidden layer]), ...] for 'norm_scales' (γ) and 'norm_shifts' (β),
+    each layer's γ then β; then for batch normalization 'running_means' and
+    'running_vars', each layer's mean then variance.  Empty without normalization."""
+    if normalization is None:
+        return []
+    hidden = list(layer_units[1:-1])
+    start = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    pairs = [("norm_scales", "norm_shifts")] + ([("running_means", "running_vars")]
+                                      if normalization == "batch" else [])
+    result = []
+    for first, second in pairs:
+        a, b = [], []
+        for units in hidden:
+            a.append((start, start + units))
+            b.append((start + units, start + 2 * units))
+            start += 2 * units
+        result += [(first, a), (second, b)]
+    return result
+
+
+def norm_views(flat, layer_units, normalization):
+    """{'norm_scales': [γ per hidden layer], ...} viewing the flat buffer."""
+    return {name: [flat[a:b] for a, b in slices]
+            for name, slices in norm_slices(layer_units, normalization)}
+
+
+def initial_norm_params(layer_units, normalization):
+    """The normalization part of a new buffer: γ = 1, β = 0, running mean 0 and
+    running variance 1 (as torch starts them)."""
+    starts = {"norm_scales": 1.0, "norm_shifts": 0.0, "running_means": 0.0, "running_vars": 1.0}
+    base = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
+    values = np.empty(n_params(layer_units, normalization) - base)
+    for name, slices in norm_slices(layer_units, normalization):
+        for a, b in slices:
+            values[a - base:b - base] = starts[name]
+    return values
 
 
 def views(flat, layer_units):

@@ -12,6 +12,8 @@ ACTIVATION_CODES: dict[str, int]
 OUTPUT_ACTIVATION_CODES: dict[str, int]
 LOSS_CODES: dict[str, int]
 SCHEDULE_CODES: dict[str, int]
+NORMALIZATION_CODES: dict[str | None, int]
+NORM_EPSILON: float
 LEAKY_RELU_SLOPE: float
 
 def openmp_enabled() -> bool: ...
@@ -31,6 +33,9 @@ class Network:
         dropout: Sequence[float] | None = None,
         stages_input: bool = True,
         loss_param: Sequence[float] | None = None,
+        normalization: int = 0,
+        residual: bool = False,
+        norm_momentum: float = 0.1,
     ) -> None: ...
     @property
     def n_params(self) -> int: ...
@@ -55,6 +60,7 @@ def loss_gradient(
     net: Network, X: _Float, X_indices: _Index, X_indptr: _Index, Y: _Float,
     sample_weight: _Float, params: _Float, grads: _Float, workspace: _Float,
     dropout_seed: int | None = None,
+    set_running: bool = False,
 ) -> tuple[float, float]: ...
 def output_objective(
     net: Network, out: _Float, Y: _Float, sample_weight: _Float, params: _Float,

@@ -40,7 +40,7 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport isfinite
+from libc.math cimport isfinite, sqrt
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm, rows_times_matrix
@@ -53,6 +53,13 @@ from ._losses cimport (output_loss_delta, output_loss, output_activation,
                        HUBER, QUANTILE)
 from ._optimizers cimport (OptimizerConfig, SGD, ADAM, CONSTANT, COSINE, ONE_CYCLE,
                            optimizer_step, step_size, clip_scale, schedule_factor)
+
+cdef enum:
+    NORM_NONE = 0       # no normalization
+    NORM_BATCH = 1      # batch normalization: statistics over the batch's rows
+    NORM_LAYER = 2      # layer normalization: statistics over each row's units
+
+cdef double NORM_EPS = 1e-5   # added to the variance (torch's default)
 
 cdef extern from *:
     """
@@ -150,6 +157,8 @@ LOSS_CODES = {"squared_error": SQUARED_ERROR, "binary_log_loss": BINARY_LOG_LOSS
               "log_loss": LOG_LOSS, "poisson": POISSON, "absolute_error": ABSOLUTE_ERROR,
               "huber": HUBER, "quantile": QUANTILE}
 SCHEDULE_CODES = {"constant": CONSTANT, "cosine": COSINE, "one_cycle": ONE_CYCLE}
+NORMALIZATION_CODES = {None: NORM_NONE, "batch": NORM_BATCH, "layer": NORM_LAYER}
+NORM_EPSILON = NORM_EPS
 LEAKY_RELU_SLOPE = LEAKY_SLOPE
 
 
@@ -227,6 +236,19 @@ cdef struct NetSpec:
     Py_ssize_t* task_start
     Py_ssize_t update_chunks
     Py_ssize_t scratch_size
+    # normalization (NORM_BATCH or NORM_LAYER on every hidden layer) and skip connections
+    int normalization
+    double norm_momentum          # running statistics: r ← (1 - m) r + m (batch's)
+    bint* residual                # L: Aˡ = Aˡ⁻¹ + (the layer's branch)
+    Py_ssize_t* scale_offset      # L: γˡ in params (βˡ follows), else -1
+    Py_ssize_t* running_offset    # L: running mean (running variance follows), else -1
+    Py_ssize_t n_trainable        # params before the running statistics
+    Py_ssize_t* norm_offset       # L: Ẑˡ, the normalized pre-activations (workspace)
+    Py_ssize_t* dy_offset         # L: ∂J/∂Yˡ, Yˡ = γ Ẑˡ + β (workspace)
+    Py_ssize_t* stat_offset       # L: layer normalization's 1/σ per row (workspace)
+    Py_ssize_t* branch_offset     # L: the branch σ(Yˡ) (after dropout) of a skip layer
+    Py_ssize_t* grad_a_offset     # L: ∂J/∂Aˡ, kept for the skip around layer l
+    Py_ssize_t norm_scratch       # where batch normalization's sums start in scratch
 
 
 cdef class Network:
@@ -254,12 +276,25 @@ cdef class Network:
     loss_param : sequence of float, length n_outputs, optional
         Each output's loss parameter: Huber's δ (> 0) or the quantile q (in (0, 1));
         required by those losses, ignored by the others.
+    normalization : int, default=NORM_NONE
+        ``NORMALIZATION_CODES``: every hidden layer normalizes its pre-activations
+        (batch or layer statistics), then scales and shifts them (γ, β).
+    residual : bool, default=False
+        Every hidden layer after the first whose width equals its input's adds its
+        input to its output (a skip connection).
+    norm_momentum : float, default=0.1
+        Batch normalization's running statistics follow r ← (1 - m) r + m (batch's).
+
+    The parameter buffer holds every coefficient matrix, every intercept, then (when
+    normalized) each hidden layer's γ and β, then (batch normalization) each hidden
+    layer's running mean and running variance, which no gradient touches.
     """
     cdef NetSpec spec
 
     def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
                   Py_ssize_t batch_capacity, int n_threads, dropout=None,
-                  bint stages_input=True, loss_param=None):
+                  bint stages_input=True, loss_param=None, int normalization=NORM_NONE,
+                  bint residual=False, double norm_momentum=0.1):
         cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
@@ -267,8 +302,8 @@ cdef class Network:
             raise ValueError("layer sizes and the batch capacity must be positive")
         # every buffer size, in Python integers (no overflow), must be addressable
         units = [int(u) for u in layer_units]
-        n_params = sum(a * b + b for a, b in zip(units, units[1:]))
-        workspace = batch_capacity * (units[0] + 4 * sum(units[1:]))
+        n_params = sum(a * b + b for a, b in zip(units, units[1:])) + 4 * sum(units[1:L])
+        workspace = batch_capacity * (units[0] + 9 * sum(units[1:]))
         if max(n_params, workspace, max(units) * batch_capacity) > MAX_ELEMENTS:
             raise ValueError(f"a network of layers {units} with batches of {batch_capacity} "
                              "rows needs more memory than can be addressed")
@@ -281,6 +316,10 @@ cdef class Network:
                     (0 < p < 1) if loss == QUANTILE else (0 < p < float("inf"))
                     for p in loss_param):
                 raise ValueError("Huber needs one δ > 0 per output, quantile one q in (0, 1)")
+        if normalization not in NORMALIZATION_CODES.values():
+            raise ValueError("unknown normalization code")
+        if not 0 < norm_momentum <= 1:
+            raise ValueError("norm_momentum must be in (0, 1]")
         if dropout is None:
             dropout = [0.0] * (L - 1)
         if len(dropout) != L - 1 or any(not 0 <= p < 1 for p in dropout):
@@ -297,6 +336,19 @@ cdef class Network:
         self.spec.mask_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.unit_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.loss_param = <double*> malloc(units[L] * sizeof(double))
+        self.spec.residual = <bint*> malloc(L * sizeof(bint))
+        self.spec.scale_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.running_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.norm_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.dy_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.stat_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.branch_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.grad_a_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        if (self.spec.residual == NULL or self.spec.scale_offset == NULL
+                or self.spec.running_offset == NULL or self.spec.norm_offset == NULL
+                or self.spec.dy_offset == NULL or self.spec.stat_offset == NULL
+                or self.spec.branch_offset == NULL or self.spec.grad_a_offset == NULL):
+            raise MemoryError()
         if (self.spec.loss_param == NULL or self.spec.units == NULL or self.spec.activation == NULL or self.spec.keep == NULL
                 or self.spec.coef_offset == NULL or self.spec.intercept_offset == NULL
                 or self.spec.a_offset == NULL or self.spec.delta_offset == NULL
@@ -330,6 +382,21 @@ cdef class Network:
         for l in range(L):
             self.spec.intercept_offset[l] = offset
             offset += self.spec.units[l + 1]
+        self.spec.normalization = normalization
+        self.spec.norm_momentum = norm_momentum
+        for l in range(L):
+            self.spec.scale_offset[l] = -1
+            self.spec.running_offset[l] = -1
+            self.spec.residual[l] = residual and 0 < l < L - 1 and units[l + 1] == units[l]
+        if normalization != NORM_NONE:
+            for l in range(L - 1):
+                self.spec.scale_offset[l] = offset
+                offset += 2 * self.spec.units[l + 1]
+        self.spec.n_trainable = offset
+        if normalization == NORM_BATCH:
+            for l in range(L - 1):
+                self.spec.running_offset[l] = offset
+                offset += 2 * self.spec.units[l + 1]
         self.spec.n_params = offset
         # the training workspace: staged input rows (if any), then per layer A, δ, Z?, mask?
         self.spec.batch_capacity = batch_capacity
@@ -349,6 +416,20 @@ cdef class Network:
             if self.spec.keep[l] < 1:
                 self.spec.mask_offset[l] = offset
                 offset += batch_capacity * self.spec.units[l + 1]
+            self.spec.norm_offset[l] = self.spec.dy_offset[l] = self.spec.stat_offset[l] = -1
+            self.spec.branch_offset[l] = self.spec.grad_a_offset[l] = -1
+            if self.spec.scale_offset[l] >= 0:
+                self.spec.norm_offset[l] = offset
+                offset += batch_capacity * self.spec.units[l + 1]
+                self.spec.dy_offset[l] = offset
+                offset += batch_capacity * self.spec.units[l + 1]
+                self.spec.stat_offset[l] = offset
+                offset += batch_capacity
+            if self.spec.residual[l]:
+                self.spec.branch_offset[l] = offset
+                offset += batch_capacity * self.spec.units[l + 1]
+                self.spec.grad_a_offset[l] = offset
+                offset += batch_capacity * self.spec.units[l + 1]
         self.spec.train_workspace = offset
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
@@ -367,8 +448,19 @@ cdef class Network:
                 self.spec.task_start[offset] = c
                 offset += 1
         self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
-        self.spec.scratch_size = (2 * self.spec.max_row_chunks + self.spec.n_tasks
-                                  + self.spec.update_chunks + L)
+        # scratch: per row chunk the loss and weight sums, per task a gradient norm,
+        # per update chunk a weight norm, batch normalization's sums, per layer a norm
+        self.spec.norm_scratch = (2 * self.spec.max_row_chunks + self.spec.n_tasks
+                                  + self.spec.update_chunks)
+        self.spec.scratch_size = self.spec.norm_scratch + L
+        if normalization == NORM_BATCH:
+            # per row chunk: its weight, per-unit means and squared deviations (forward)
+            # or sums (backward); per hidden unit the batch's mean and 1/σ; per unit
+            # of a layer the two merged backward sums
+            self.spec.scratch_size += (self.spec.max_row_chunks
+                                       * (1 + 2 * self.spec.max_layer_units)
+                                       + 2 * self.spec.n_hidden_units
+                                       + 2 * self.spec.max_layer_units)
 
     def __dealloc__(self):
         free(self.spec.loss_param)
@@ -384,6 +476,14 @@ cdef class Network:
         free(self.spec.unit_offset)
         free(self.spec.task_layer)
         free(self.spec.task_start)
+        free(self.spec.residual)
+        free(self.spec.scale_offset)
+        free(self.spec.running_offset)
+        free(self.spec.norm_offset)
+        free(self.spec.dy_offset)
+        free(self.spec.stat_offset)
+        free(self.spec.branch_offset)
+        free(self.spec.grad_a_offset)
 
     @property
     def n_params(self):
@@ -590,100 +690,342 @@ cdef struct Extras:
     bint track_units               # keep each relu unit's largest output (dead units)
 
 
-cdef void forward_rows(const NetSpec* net, const floating* X, const Batch* batch,
-                       Py_ssize_t r0, Py_ssize_t r1, const floating* params,
-                       floating* ws, floating* ping, floating* pong, floating* out,
-                       const Extras* extras, floating* unit_max) noexcept nogil:
-    # The forward pass Aˡ = σˡ(Aˡ⁻¹ Wˡ + bˡ), l = 1..L, for rows r0..r1 of the batch;
-    # the one routine of training and prediction.
-    #   training (ws != NULL): Aˡ, Zˡ (when σ' needs it) and dropout masks go to the
-    #     rows' blocks of the training workspace ws (INOUT); dropout and dead-unit
-    #     tracking as `extras` says;
-    #   prediction (ws == NULL): the hidden layers alternate between ping and pong
-    #     ((r1 - r0) x max_layer_units each) and Aᴸ goes to rows r0..r1 of out (OUT).
-    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, n_in, n_out
+cdef struct Sums:
+    # Batch normalization's reductions across the row chunks of a batch: each chunk
+    # writes its own part, the caller merges them in chunk order (so the result does not
+    # depend on the thread count).  Pointers into the double scratch (see Network).
+    double* chunk_weight     # per row chunk: Σ s of its rows
+    double* part_a           # per row chunk x max_layer_units: its weighted mean of Zˡ
+                             #   (forward) or Σ ∂J/∂Yˡ (backward)
+    double* part_b           # the same: Σ s (z - its mean)² (forward) or Σ ∂J/∂Yˡ Ẑˡ
+    double* mean             # per hidden unit: the batch's weighted mean of Zˡ
+    double* inv_std          # per hidden unit: the batch's 1 / √(variance + ε)
+    double* sum_a            # per unit of the layer merged last: Σ ∂J/∂Y
+    double* sum_b            #                                     Σ ∂J/∂Y Ẑ
+    double weight_sum        # Σ s over the batch
+    double weight_squares    # Σ s² over the batch
+
+
+cdef inline bint normalized(const NetSpec* net, Py_ssize_t l) noexcept nogil:
+    return net.scale_offset[l] >= 0
+
+
+cdef inline bint batch_normalized(const NetSpec* net, Py_ssize_t l) noexcept nogil:
+    return net.scale_offset[l] >= 0 and net.normalization == NORM_BATCH
+
+
+cdef inline double row_weight(const floating* sample_weight, const Batch* batch,
+                              Py_ssize_t r) noexcept nogil:
+    return 1.0 if sample_weight == NULL else <double> sample_weight[source_row(batch, r)]
+
+
+cdef inline floating* branch_rows(const NetSpec* net, floating* ws, Py_ssize_t l,
+                                  Py_ssize_t r0) noexcept nogil:
+    # training: rows r0.. of σ(Yˡ) after dropout: a skip layer's branch, else Aˡ itself
+    return ws + (net.branch_offset[l] if net.residual[l] else net.a_offset[l]) + r0 * net.units[l + 1]
+
+
+cdef void layer_affine(const NetSpec* net, Py_ssize_t l, const floating* X, const Batch* batch,
+                       Py_ssize_t r0, Py_ssize_t r1, const floating* a_prev,
+                       const floating* params, floating* out, floating* z) noexcept nogil:
+    # out = Aˡ⁻¹ Wˡ + bˡ for rows r0..r1 of the batch (a_prev: their inputs; sparse X is
+    # read through batch), then σ, unless the layer is normalized (σ then follows the
+    # normalization, in normalize_activate).  z: OUT, Z for the σ' that need it (or NULL)
+    cdef Py_ssize_t m = r1 - r0, n_in = net.units[l], n_out = net.units[l + 1]
+    if l == 0 and batch.indptr != NULL:
+        csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, out)
+    else:
+        rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
+                          params + net.coef_offset[l], out)
+    add_bias_activate(out, m, n_out, params + net.intercept_offset[l],
+                      IDENTITY if normalized(net, l) else net.activation[l], z)
+
+
+cdef void normalize_activate(const NetSpec* net, Py_ssize_t l, Py_ssize_t m,
+                             const floating* params, floating* zhat, floating* h, floating* z,
+                             const double* mean, const double* inv_std,
+                             floating* row_inv_std) noexcept nogil:
+    # A normalized layer, m rows: zhat (INOUT) holds Zˡ and becomes
+    #   Ẑ = (Z - μ) / √(σ² + ε)
+    # with μ, σ² per row over the units (layer normalization; 1/√(σ² + ε) of each row to
+    # row_inv_std when not NULL), or per unit: the batch's (mean, inv_std given) or the
+    # running ones in params (prediction).  Then h = σ(γ Ẑ + β) (OUT; may be zhat
+    # itself), and z = γ Ẑ + β when σ' needs it.
+    cdef Py_ssize_t i, j, n = net.units[l + 1]
+    cdef const floating* gamma = params + net.scale_offset[l]
+    cdef const floating* running
+    cdef floating* row
+    cdef double mu, var, d, inv
+    if net.normalization == NORM_LAYER:
+        for i in range(m):
+            row = zhat + i * n
+            mu = 0
+            for j in range(n):
+                mu += row[j]
+            mu /= n
+            var = 0
+            for j in range(n):
+                d = row[j] - mu
+                var += d * d
+            inv = 1.0 / sqrt(var / n + NORM_EPS)
+            for j in range(n):
+                row[j] = <floating> ((row[j] - mu) * inv)
+            if row_inv_std != NULL:
+                row_inv_std[i] = <floating> inv
+    elif mean != NULL:
+        for i in range(m):
+            row = zhat + i * n
+            for j in range(n):
+                row[j] = <floating> ((row[j] - mean[j]) * inv_std[j])
+    else:
+        running = params + net.running_offset[l]       # mean, then variance
+        for i in range(m):
+            row = zhat + i * n
+            for j in range(n):
+                row[j] = <floating> ((row[j] - running[j]) / sqrt(running[n + j] + NORM_EPS))
+    for i in range(m):
+        for j in range(n):
+            h[i * n + j] = gamma[j] * zhat[i * n + j]
+    add_bias_activate(h, m, n, gamma + n, net.activation[l], z)
+
+
+cdef void predict_forward(const NetSpec* net, const floating* X, const Batch* batch,
+                          Py_ssize_t r0, Py_ssize_t r1, const floating* params,
+                          floating* ping, floating* pong, floating* out) noexcept nogil:
+    # The forward pass of prediction for rows r0..r1: the hidden layers alternate
+    # between ping and pong ((r1 - r0) x max_layer_units each), Aᴸ goes to rows r0..r1
+    # of out (OUT).  Batch normalization uses the running statistics.
+    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, i, n_out
     cdef const floating* a_prev = NULL
     cdef floating* a
-    cdef floating* z
     if batch.indptr == NULL:
-        a_prev = first_layer_input(net, X, batch, r0, r1, ws)
+        a_prev = first_layer_input(net, X, batch, r0, r1, NULL)
     for l in range(L):
-        n_in = net.units[l]
         n_out = net.units[l + 1]
-        z = NULL
-        if ws != NULL:
-            a = ws + net.a_offset[l] + r0 * n_out
-            if net.z_offset[l] >= 0:
-                z = ws + net.z_offset[l] + r0 * n_out
-        elif l == L - 1:
-            a = out + r0 * n_out
-        else:
-            a = ping if l % 2 == 0 else pong
-        if l == 0 and batch.indptr != NULL:
-            csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, a)
-        else:
-            rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
-                              params + net.coef_offset[l], a)
-        add_bias_activate(a, m, n_out, params + net.intercept_offset[l], net.activation[l], z)
-        if l < L - 1:
-            if extras.track_units and (net.activation[l] == RELU
-                                       or net.activation[l] == LEAKY_RELU):
-                track_unit_max(a, m, n_out, unit_max + net.unit_offset[l])
-            if extras.dropout and net.keep[l] < 1:
-                apply_dropout(net, l, a, ws + net.mask_offset[l] + r0 * n_out, m,
-                              extras.seed, batch.first + r0)
+        a = out + r0 * n_out if l == L - 1 else (ping if l % 2 == 0 else pong)
+        layer_affine(net, l, X, batch, r0, r1, a_prev, params, a, NULL)
+        if normalized(net, l):
+            normalize_activate(net, l, m, params, a, a, NULL, NULL, NULL, NULL)
+        if net.residual[l]:
+            for i in range(m * n_out):
+                a[i] = a_prev[i] + a[i]
         a_prev = a
 
 
-cdef double forward_backward_rows(const NetSpec* net, const floating* X, const floating* Y,
-                                  const floating* sample_weight, const Batch* batch,
-                                  Py_ssize_t r0, Py_ssize_t r1,
-                                  const floating* params, floating* ws,
-                                  const Extras* extras, floating* unit_max,
-                                  double* weight_sum) noexcept nogil:
-    # Rows r0..r1 of the batch: the forward pass, the output error δᴸ = s (Aᴸ - Y) with
-    # the loss, and the δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ) (⊙ the dropout mask).
-    # Returns Σ sᵢ ℓᵢ over these rows and writes Σ sᵢ to weight_sum.
-    # X, Y, sample_weight: IN (whole arrays); ws: INOUT (the rows' blocks of Aˡ, δˡ, Zˡ)
-    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, r, n_in, n_out
+cdef void chunk_moments(const NetSpec* net, Py_ssize_t l, const floating* Z,
+                        const floating* sample_weight, const Batch* batch, Py_ssize_t c,
+                        Py_ssize_t r0, Py_ssize_t r1, Sums* sums) noexcept nogil:
+    # row chunk c's weight, weighted mean of Zˡ per unit and Σ s (z - mean)² (two passes
+    # over the chunk, in cache), for merge_moments
+    cdef Py_ssize_t i, j, n = net.units[l + 1]
+    cdef double* mean = sums.part_a + c * net.max_layer_units
+    cdef double* m2 = sums.part_b + c * net.max_layer_units
+    cdef double w, total = 0, d
+    for j in range(n):
+        mean[j] = 0
+        m2[j] = 0
+    for i in range(r1 - r0):
+        w = row_weight(sample_weight, batch, r0 + i)
+        total += w
+        for j in range(n):
+            mean[j] += w * Z[i * n + j]
+    sums.chunk_weight[c] = total
+    if total <= 0:
+        return
+    for j in range(n):
+        mean[j] /= total
+    for i in range(r1 - r0):
+        w = row_weight(sample_weight, batch, r0 + i)
+        for j in range(n):
+            d = Z[i * n + j] - mean[j]
+            m2[j] += w * d * d
+
+
+cdef void merge_moments(const NetSpec* net, Py_ssize_t l, Py_ssize_t row_chunks, Sums* sums,
+                        floating* params, double momentum) noexcept nogil:
+    # The batch's mean and 1/√(σ² + ε) of layer l's units from the chunks' parts (Chan's
+    # pairwise update, in chunk order), σ² the weighted biased variance.  With params
+    # (not NULL), the running statistics follow:  r ← (1 - m) r + m (batch's), the
+    # variance with the unbiased factor W² / (W² - Σ s²) (n / (n - 1) for unit weights).
+    cdef Py_ssize_t c, j, n = net.units[l + 1]
+    cdef double* mean = sums.mean + net.unit_offset[l]
+    cdef double* inv_std = sums.inv_std + net.unit_offset[l]
+    cdef double* m2 = sums.sum_b
+    cdef double total = 0, w, f, d, var, unbiased
+    cdef floating* running
+    for j in range(n):
+        mean[j] = 0
+        m2[j] = 0
+    for c in range(row_chunks):
+        w = sums.chunk_weight[c]
+        if w <= 0:
+            continue
+        f = w / (total + w)
+        for j in range(n):
+            d = sums.part_a[c * net.max_layer_units + j] - mean[j]
+            mean[j] += d * f
+            m2[j] += sums.part_b[c * net.max_layer_units + j] + d * d * total * f
+        total += w
+    unbiased = sums.weight_sum * sums.weight_sum / (
+        sums.weight_sum * sums.weight_sum - sums.weight_squares)
+    if params != NULL:
+        running = params + net.running_offset[l]
+    for j in range(n):
+        var = m2[j] / total
+        inv_std[j] = 1.0 / sqrt(var + NORM_EPS)
+        if params != NULL:
+            running[j] = <floating> ((1 - momentum) * running[j] + momentum * mean[j])
+            running[n + j] = <floating> ((1 - momentum) * running[n + j]
+                                         + momentum * var * unbiased)
+
+
+cdef void layer_finish(const NetSpec* net, Py_ssize_t l, const floating* X, const floating* Y,
+                       const floating* sample_weight, const Batch* batch,
+                       Py_ssize_t r0, Py_ssize_t r1, const floating* params, floating* ws,
+                       const Extras* extras, floating* unit_max, Sums* sums,
+                       double* loss) noexcept nogil:
+    # Training, rows r0..r1 of layer l after its affine map: the normalization and σ,
+    # dead-unit tracking, dropout and the skip for hidden layers; the output error
+    # δᴸ = s (Aᴸ - Y) and Σ sᵢ ℓᵢ (added to loss) for the output layer.
+    cdef Py_ssize_t m = r1 - r0, n = net.units[l + 1], i, L = net.n_layers
+    cdef floating* h = branch_rows(net, ws, l, r0)
+    cdef floating* a
+    cdef const floating* a_prev
+    if l == L - 1:
+        loss[0] += output_loss_delta(ws + net.a_offset[l] + r0 * n,
+                                     ws + net.delta_offset[l] + r0 * n,
+                                     Y, n, batch.order, batch.first + r0, sample_weight, m, n,
+                                     net.loss, net.loss_param)
+        return
+    if normalized(net, l):
+        normalize_activate(net, l, m, params, ws + net.norm_offset[l] + r0 * n, h,
+                           ws + net.z_offset[l] + r0 * n if net.z_offset[l] >= 0 else NULL,
+                           sums.mean + net.unit_offset[l] if net.normalization == NORM_BATCH else NULL,
+                           sums.inv_std + net.unit_offset[l] if net.normalization == NORM_BATCH else NULL,
+                           ws + net.stat_offset[l] + r0)
+    if extras.track_units and (net.activation[l] == RELU or net.activation[l] == LEAKY_RELU):
+        track_unit_max(h, m, n, unit_max + net.unit_offset[l])
+    if extras.dropout and net.keep[l] < 1:
+        apply_dropout(net, l, h, ws + net.mask_offset[l] + r0 * n, m, extras.seed,
+                      batch.first + r0)
+    if net.residual[l]:
+        a = ws + net.a_offset[l] + r0 * n
+        a_prev = ws + net.a_offset[l - 1] + r0 * n
+        for i in range(m * n):
+            a[i] = a_prev[i] + h[i]
+
+
+cdef void forward_piece(const NetSpec* net, Py_ssize_t l, bint affine, const floating* X,
+                        const floating* Y, const floating* sample_weight, const Batch* batch,
+                        Py_ssize_t c, Py_ssize_t r0, Py_ssize_t r1, const floating* params,
+                        floating* ws, const Extras* extras, floating* unit_max, Sums* sums,
+                        double* loss) noexcept nogil:
+    # Training, row chunk c: layer l's affine map (affine) or its finish.  A batch-
+    # normalized layer's affine map ends with the chunk's moments (the finish waits for
+    # the whole batch's); every other layer finishes in the same piece.
+    cdef Py_ssize_t n = net.units[l + 1]
+    cdef const floating* a_prev = NULL
+    cdef floating* target
+    if affine:
+        if l > 0:
+            a_prev = ws + net.a_offset[l - 1] + r0 * net.units[l]
+        elif batch.indptr == NULL:
+            a_prev = first_layer_input(net, X, batch, r0, r1, ws)
+        target = (ws + net.norm_offset[l] + r0 * n if normalized(net, l)
+                  else branch_rows(net, ws, l, r0))
+        layer_affine(net, l, X, batch, r0, r1, a_prev, params, target,
+                     ws + net.z_offset[l] + r0 * n
+                     if net.z_offset[l] >= 0 and not normalized(net, l) else NULL)
+        if batch_normalized(net, l):
+            chunk_moments(net, l, target, sample_weight, batch, c, r0, r1, sums)
+            return
+    elif not batch_normalized(net, l):
+        return          # finished with its affine map
+    layer_finish(net, l, X, Y, sample_weight, batch, r0, r1, params, ws, extras, unit_max,
+                 sums, loss)
+
+
+cdef void backward_piece(const NetSpec* net, Py_ssize_t l, bint first, const floating* sample_weight,
+                         const Batch* batch, Py_ssize_t c, Py_ssize_t r0, Py_ssize_t r1,
+                         const floating* params, floating* ws, const Extras* extras,
+                         Sums* sums) noexcept nogil:
+    # Training, row chunk c, hidden layer l (first: the first half):
+    #   ∂J/∂Aˡ = δˡ⁺¹ Wˡ⁺¹ᵀ (+ ∂J/∂Aˡ⁺¹ through layer l+1's skip), kept when layer l has
+    #   a skip; ∂J/∂Yˡ = ∂J/∂Aˡ ⊙ m ⊙ σ'(Yˡ) (m the dropout mask);
+    #   normalized layers: δˡ = ∂J/∂Zˡ through the normalization (batch normalization
+    #   in the second half, after the chunks' sums are merged); else δˡ = ∂J/∂Yˡ.
+    # δ, ∂J/∂Y and ∂J/∂A live in the rows' blocks of δˡ, dy and grad_a (ws: INOUT).
+    cdef Py_ssize_t m = r1 - r0, n = net.units[l + 1], n_next = net.units[l + 2], i, j
+    cdef floating* g = ws + net.delta_offset[l] + r0 * n
+    cdef floating* dy
+    cdef const floating* zhat
+    cdef const floating* gamma
+    cdef const floating* skip
     cdef const floating* z_in
-    cdef double loss, s_sum = 0
-    if m <= 0:
-        weight_sum[0] = 0
-        return 0
-    forward_rows(net, X, batch, r0, r1, params, ws, NULL, NULL, NULL, extras, unit_max)
-
-    n_out = net.units[L]
-    loss = output_loss_delta(ws + net.a_offset[L - 1] + r0 * n_out,
-                             ws + net.delta_offset[L - 1] + r0 * n_out,
-                             Y, n_out, batch.order, batch.first + r0, sample_weight, m, n_out,
-                             net.loss, net.loss_param)
-
-    # δ recursion, from the output back to the first hidden layer
-    for l in range(L - 1, 0, -1):
-        n_in = net.units[l]
-        n_out = net.units[l + 1]
-        rows_times_matrix(True, <int> m, <int> n_in, <int> n_out,
-                          ws + net.delta_offset[l] + r0 * n_out, params + net.coef_offset[l],
-                          ws + net.delta_offset[l - 1] + r0 * n_in)
-        z_in = ws + net.z_offset[l - 1] + r0 * n_in if net.z_offset[l - 1] >= 0 else NULL
-        if extras.dropout and net.keep[l - 1] < 1:
-            multiply_dropout_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
-                                        ws + net.a_offset[l - 1] + r0 * n_in, z_in,
-                                        ws + net.mask_offset[l - 1] + r0 * n_in,
-                                        net.keep[l - 1], m * n_in, net.activation[l - 1])
+    cdef floating* inv_row
+    cdef double* part_a
+    cdef double* part_b
+    cdef double h, mean_h, mean_hz, w
+    if first:
+        rows_times_matrix(True, <int> m, <int> n, <int> n_next,
+                          ws + net.delta_offset[l + 1] + r0 * n_next,
+                          params + net.coef_offset[l + 1], g)
+        if net.residual[l + 1]:
+            skip = ws + net.grad_a_offset[l + 1] + r0 * n
+            for i in range(m * n):
+                g[i] = g[i] + skip[i]
+        if net.residual[l]:
+            memcpy(ws + net.grad_a_offset[l] + r0 * n, g, m * n * sizeof(floating))
+        z_in = ws + net.z_offset[l] + r0 * n if net.z_offset[l] >= 0 else NULL
+        if extras.dropout and net.keep[l] < 1:
+            multiply_dropout_derivative(g, branch_rows(net, ws, l, r0), z_in,
+                                        ws + net.mask_offset[l] + r0 * n, net.keep[l], m * n,
+                                        net.activation[l])
         else:
-            multiply_derivative(ws + net.delta_offset[l - 1] + r0 * n_in,
-                                ws + net.a_offset[l - 1] + r0 * n_in, z_in, m * n_in,
-                                net.activation[l - 1])
-
-    if sample_weight == NULL:
-        s_sum = m
+            multiply_derivative(g, branch_rows(net, ws, l, r0), z_in, m * n, net.activation[l])
+        if not normalized(net, l):
+            return
+        dy = ws + net.dy_offset[l] + r0 * n
+        memcpy(dy, g, m * n * sizeof(floating))
+        zhat = ws + net.norm_offset[l] + r0 * n
+        if net.normalization == NORM_BATCH:
+            part_a = sums.part_a + c * net.max_layer_units
+            part_b = sums.part_b + c * net.max_layer_units
+            for j in range(n):
+                part_a[j] = 0
+                part_b[j] = 0
+            for i in range(m):
+                for j in range(n):
+                    part_a[j] += dy[i * n + j]
+                    part_b[j] += <double> dy[i * n + j] * zhat[i * n + j]
+            return
+    elif not batch_normalized(net, l):
+        return
+    dy = ws + net.dy_offset[l] + r0 * n
+    zhat = ws + net.norm_offset[l] + r0 * n
+    gamma = params + net.scale_offset[l]
+    if net.normalization == NORM_LAYER:
+        # δ = (1/σ) (h - mean(h) - Ẑ mean(h Ẑ)), h = γ ∂J/∂Y, means over the row's units
+        inv_row = ws + net.stat_offset[l] + r0
+        for i in range(m):
+            mean_h = 0
+            mean_hz = 0
+            for j in range(n):
+                h = gamma[j] * dy[i * n + j]
+                mean_h += h
+                mean_hz += h * zhat[i * n + j]
+            mean_h /= n
+            mean_hz /= n
+            for j in range(n):
+                g[i * n + j] = <floating> (inv_row[i] * (gamma[j] * dy[i * n + j] - mean_h
+                                                         - zhat[i * n + j] * mean_hz))
     else:
-        for r in range(r0, r1):
-            s_sum += sample_weight[source_row(batch, r)]
-    weight_sum[0] = s_sum
-    return loss
+        # δᵢ = (1/σ) (hᵢ - (sᵢ/W) Σₖ hₖ - Ẑᵢ (sᵢ/W) Σₖ hₖ Ẑₖ), sums over the batch's rows
+        for i in range(m):
+            w = row_weight(sample_weight, batch, r0 + i) / sums.weight_sum
+            for j in range(n):
+                g[i * n + j] = <floating> (sums.inv_std[net.unit_offset[l] + j] * gamma[j] * (
+                    dy[i * n + j] - w * sums.sum_a[j] - zhat[i * n + j] * w * sums.sum_b[j]))
 
 
 cdef inline double penalty_term(const NetSpec* net, double coef_squares,
@@ -709,6 +1051,11 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
     cdef floating* intercept_grad = grads + net.intercept_offset[l]
     cdef floating inv_scale = <floating> (1.0 / weight_sum)
     cdef floating penalty = <floating> (net.alpha / weight_sum)
+    cdef const floating* dy
+    cdef const floating* zhat
+    cdef floating* scale_grad
+    cdef floating* shift_grad
+    cdef double squares
     if c1 <= c0:
         return 0
     if l == 0 and batch.indptr != NULL:
@@ -735,49 +1082,132 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
             intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
     for j in range(c0, c1):
         intercept_grad[j] = intercept_grad[j] * inv_scale
+    squares = 0
+    if normalized(net, l):
+        # ∂J/∂γ[j] = Σᵣ ∂J/∂Y[r, j] Ẑ[r, j] / Σs,  ∂J/∂β[j] = Σᵣ ∂J/∂Y[r, j] / Σs
+        dy = ws + net.dy_offset[l]
+        zhat = ws + net.norm_offset[l]
+        scale_grad = grads + net.scale_offset[l]
+        shift_grad = scale_grad + n_out
+        for j in range(c0, c1):
+            scale_grad[j] = 0
+            shift_grad[j] = 0
+        for r in range(n_rows):
+            for j in range(c0, c1):
+                scale_grad[j] = scale_grad[j] + dy[r * n_out + j] * zhat[r * n_out + j]
+                shift_grad[j] = shift_grad[j] + dy[r * n_out + j]
+        for j in range(c0, c1):
+            scale_grad[j] = scale_grad[j] * inv_scale
+            shift_grad[j] = shift_grad[j] * inv_scale
+        squares = (sum_of_squares(scale_grad + c0, 1, c1 - c0, 0)
+                   + sum_of_squares(shift_grad + c0, 1, c1 - c0, 0))
     # while the block is still in cache
-    return (sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
+    return (squares + sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
             + sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0))
+
+
+cdef inline bint sync_after(const NetSpec* net, Py_ssize_t k) noexcept nogil:
+    # True when piece k of a batch (see batch_gradient) ends with sums over every row
+    # chunk: the affine map, or the first half of the backward pass, of a batch-
+    # normalized layer
+    cdef Py_ssize_t L = net.n_layers
+    if k < 2 * L:
+        return k % 2 == 0 and batch_normalized(net, k // 2) and k // 2 < L - 1
+    return (k - 2 * L) % 2 == 0 and batch_normalized(net, L - 2 - (k - 2 * L) // 2)
 
 
 cdef double batch_gradient(const NetSpec* net, const floating* X, const floating* Y,
                            const floating* sample_weight, const Batch* batch,
                            const floating* params, floating* grads, floating* ws,
                            const Extras* extras, floating* unit_max, double* scratch,
-                           double* layer_squares, double* weight_sum_out) noexcept nogil:
+                           double* layer_squares, double* weight_sum_out,
+                           floating* running, double momentum) noexcept nogil:
     # The loss and gradient of one batch.  Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to
     # weight_sum_out, each layer's ‖∂J/∂θˡ‖² to layer_squares (L); grads: OUT.
     # scratch: net.scratch_size doubles for the per-chunk sums; unit_max:
-    # n_threads x n_hidden_units running maxima (when extras.track_units).
+    # n_threads x n_hidden_units running maxima (when extras.track_units).  With
+    # batch normalization and `running` (the parameter buffer, not NULL), the running
+    # statistics follow the batch's with `momentum`; a batch with fewer than two rows
+    # of positive weight is not run (weight sum 0: the caller skips it).
+    #
+    # The batch is a sequence of pieces, each run over every row chunk: k = 2l, 2l+1
+    # for layer l's affine map and finish (forward), then 2L + 2(L-2-l) and the next for
+    # the two halves of hidden layer l's backward pass.  They run in one parallel
+    # region, except that a batch-normalized layer needs every chunk's sums after its
+    # affine map and after the first half of its backward pass (sync_after): a new
+    # region starts there, after the sums are merged in chunk order.
     # The same chunks whatever the thread count (on one thread, one after the other),
     # so the results do not depend on it, in float32 too.
-    cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers
-    cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1
+    cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers, r, k, k0, end
+    cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1, positive = 0
+    cdef Py_ssize_t n_pieces = 4 * L - 2, loss_piece = 2 * L - 1
     cdef int T1, T2
-    cdef double loss = 0, weight_sum = 0
-    cdef double* chunk_sums = scratch                  # loss, then weight sum, per row chunk
+    cdef double loss = 0, weight_sum = 0, w
+    cdef double* chunk_sums = scratch                  # the loss per row chunk
     cdef double* task_squares = scratch + 2 * net.max_row_chunks
+    cdef double* norm_scratch = scratch + net.norm_scratch
+    cdef Sums sums
     for l in range(L):
         flops += net.units[l] * net.units[l + 1]
+        layer_squares[l] = 0
+    sums.weight_squares = 0
+    if sample_weight == NULL:
+        weight_sum = positive = n_rows
+        sums.weight_squares = n_rows
+    else:
+        for r in range(n_rows):
+            w = sample_weight[source_row(batch, r)]
+            weight_sum += w
+            sums.weight_squares += w * w
+            positive += w > 0
+    weight_sum_out[0] = weight_sum
+    if weight_sum == 0 or (net.normalization == NORM_BATCH and positive < 2):
+        weight_sum_out[0] = 0
+        return 0        # nothing to learn from this batch (the caller skips it)
+    sums.weight_sum = weight_sum
+    if net.normalization == NORM_BATCH:
+        sums.chunk_weight = norm_scratch
+        sums.part_a = norm_scratch + net.max_row_chunks
+        sums.part_b = sums.part_a + net.max_row_chunks * net.max_layer_units
+        sums.mean = sums.part_b + net.max_row_chunks * net.max_layer_units
+        sums.inv_std = sums.mean + net.n_hidden_units
+        sums.sum_a = sums.inv_std + net.n_hidden_units
+        sums.sum_b = sums.sum_a + net.max_layer_units
+    else:
+        sums.chunk_weight = sums.part_a = sums.part_b = NULL
+        sums.mean = sums.inv_std = sums.sum_a = sums.sum_b = NULL
 
     row_chunks = n_chunks(n_rows, ROW_CHUNK)
     T1 = threads_for(2 * n_rows * flops, row_chunks, net.n_threads)
-    for c in prange(row_chunks, num_threads=T1, use_threads_if=T1 > 1,
-                    schedule='dynamic', chunksize=1):
-        r0 = c * ROW_CHUNK
-        r1 = min(n_rows, r0 + ROW_CHUNK)
-        chunk_sums[c] = forward_backward_rows(
-            net, X, Y, sample_weight, batch, r0, r1, params, ws, extras,
-            unit_max + threadid() * net.n_hidden_units if extras.track_units else NULL,
-            &chunk_sums[net.max_row_chunks + c])
+    k0 = 0
+    while k0 < n_pieces:
+        end = k0
+        while end < n_pieces - 1 and not sync_after(net, end):
+            end += 1
+        end += 1                     # pieces k0..end-1 in one region
+        for c in prange(row_chunks, num_threads=T1, use_threads_if=T1 > 1,
+                        schedule='dynamic', chunksize=1):
+            r0 = c * ROW_CHUNK
+            r1 = min(n_rows, r0 + ROW_CHUNK)
+            run_pieces(net, X, Y, sample_weight, batch, c, r0, r1, k0, end, params, ws,
+                       extras, unit_max + threadid() * net.n_hidden_units
+                       if extras.track_units else NULL, &sums, &chunk_sums[c])
+        if sync_after(net, end - 1):
+            k = end - 1
+            if k < 2 * L:
+                merge_moments(net, k // 2, row_chunks, &sums, running, momentum)
+            else:
+                l = L - 2 - (k - 2 * L) // 2
+                for r in range(net.units[l + 1]):
+                    sums.sum_a[r] = 0
+                    sums.sum_b[r] = 0
+                for c in range(row_chunks):
+                    for r in range(net.units[l + 1]):
+                        sums.sum_a[r] += sums.part_a[c * net.max_layer_units + r]
+                        sums.sum_b[r] += sums.part_b[c * net.max_layer_units + r]
+        k0 = end
     for c in range(row_chunks):
         loss += chunk_sums[c]
-        weight_sum += chunk_sums[net.max_row_chunks + c]
-    weight_sum_out[0] = weight_sum
-    for l in range(L):
-        layer_squares[l] = 0
-    if weight_sum == 0:
-        return 0        # no weight in this batch: no gradient (the caller skips it)
 
     T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
     for task in prange(n_tasks, num_threads=T2, use_threads_if=T2 > 1,
@@ -789,6 +1219,25 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     for task in range(n_tasks):
         layer_squares[net.task_layer[task]] += task_squares[task]
     return loss
+
+
+cdef void run_pieces(const NetSpec* net, const floating* X, const floating* Y,
+                     const floating* sample_weight, const Batch* batch, Py_ssize_t c,
+                     Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t k0, Py_ssize_t k1,
+                     const floating* params, floating* ws, const Extras* extras,
+                     floating* unit_max, Sums* sums, double* loss) noexcept nogil:
+    # pieces k0..k1 of the batch (see batch_gradient) for row chunk c; the output
+    # layer's piece sets loss[0] to the chunk's Σ sᵢ ℓᵢ
+    cdef Py_ssize_t k, L = net.n_layers
+    for k in range(k0, k1):
+        if k < 2 * L:
+            if k == 2 * L - 2:
+                loss[0] = 0     # the output layer's piece (it is never normalized)
+            forward_piece(net, k // 2, k % 2 == 0, X, Y, sample_weight, batch, c, r0, r1,
+                          params, ws, extras, unit_max, sums, loss)
+        else:
+            backward_piece(net, L - 2 - (k - 2 * L) // 2, (k - 2 * L) % 2 == 0,
+                           sample_weight, batch, c, r0, r1, params, ws, extras, sums)
 
 
 cdef double coef_squared_norm(const NetSpec* net, const floating* params,
@@ -1098,6 +1547,9 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     layer_stats[:] = 0
     try:
         with nogil:
+            if spec.n_trainable < spec.n_params:    # no gradient moves the running statistics
+                memset(&grads[spec.n_trainable], 0,
+                       (spec.n_params - spec.n_trainable) * sizeof(floating))
             if penalised:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
             batch.first = 0
@@ -1108,7 +1560,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 T3 = threads_for(8 * spec.n_params, spec.update_chunks, governor.current)
                 batch_loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                             &params[0], &grads[0], &workspace[0], &extras,
-                                            unit_max, scratch, layer_squares, &weight_sum)
+                                            unit_max, scratch, layer_squares, &weight_sum,
+                                            &params[0], spec.norm_momentum)
                 if weight_sum == 0:
                     # every sample weight of this batch is 0: nothing to learn from it
                     batch.first += batch.n_rows
@@ -1162,14 +1615,19 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
 
 def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                   const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
-                  const floating[::1] sample_weight, const floating[::1] params,
-                  floating[::1] grads, floating[::1] workspace, dropout_seed=None):
+                  const floating[::1] sample_weight, floating[::1] params,
+                  floating[::1] grads, floating[::1] workspace, dropout_seed=None,
+                  bint set_running=False):
     """The objective and its gradient over all rows as one batch (L-BFGS, checks).
 
     X as in `train_epoch`.  The workspace must hold all ``Y.shape[0]`` rows (``net``'s
     batch capacity).  Activations Aˡ, errors δˡ (and Zˡ, masks) of every layer stay in
     the workspace afterwards (see ``Network.workspace_layout``).  With `dropout_seed`
     the network's dropout is applied with the masks that seed fixes; without, none.
+    Batch normalization uses the statistics of these rows (training mode); with
+    `set_running`, its running statistics in params become them (the variance
+    unbiased), as after an epoch of one batch with momentum 1.  The gradient of the
+    running statistics is 0.
 
     Returns
     -------
@@ -1205,13 +1663,20 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
         raise MemoryError()
     try:
         with nogil:
+            if spec.n_trainable < spec.n_params:
+                memset(&grads[spec.n_trainable], 0,
+                       (spec.n_params - spec.n_trainable) * sizeof(floating))
             loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                   &params[0], &grads[0], &workspace[0], &extras, NULL, scratch,
-                                  scratch + spec.scratch_size - spec.n_layers, &weight_sum)
+                                  scratch + spec.scratch_size - spec.n_layers, &weight_sum,
+                                  &params[0] if set_running else NULL, 1.0)
             if spec.alpha > 0:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
     finally:
         free(scratch)
+    if weight_sum == 0:
+        raise ValueError("the rows' sample weights sum to 0" if spec.normalization != NORM_BATCH
+                         else "batch normalization needs at least two rows of positive weight")
     return loss / weight_sum, penalty_term(spec, sq_norm, weight_sum)
 
 
@@ -1260,13 +1725,10 @@ cdef Py_ssize_t predict_block(const NetSpec* net, const floating* X, const Batch
     # rows r0..r1: the forward pass into out; returns the count of X's non-finite
     # entries among these rows (dense X: counted while the block is in cache for the
     # product; sparse X is counted once by the caller)
-    cdef Extras none
     cdef Py_ssize_t bad = 0
-    none.dropout = False
-    none.track_units = False
     if batch.indptr == NULL:
         bad = count_not_finite(X + r0 * net.units[0], (r1 - r0) * net.units[0])
-    forward_rows(net, X, batch, r0, r1, params, NULL, ping, pong, out, &none, NULL)
+    predict_forward(net, X, batch, r0, r1, params, ping, pong, out)
     return bad
 
 

@@ -70,13 +70,20 @@ class ModelState:
     loss_param : tuple of float, default=()
         The loss's parameters: ``(δ,)`` for 'huber'; the quantiles ``(q₁, ..., q_k)``
         for 'quantile', whose outputs are then k per target (target-major).
+    normalization : {None, 'batch', 'layer'}, default=None
+        The hidden layers' normalization; its parameters follow the intercepts in the
+        buffer (see ``_layout.norm_slices``).
+    residual : bool, default=False
+        Skip connections around the hidden layers after the first whose width equals
+        their input's.
     """
 
     __slots__ = ("layer_units", "activation", "loss", "params", "coefs", "intercepts",
-                 "encoder", "feature_names", "loss_param", "_views", "_serial_network")
+                 "encoder", "feature_names", "loss_param", "normalization", "residual",
+                 "norm", "_views", "_serial_network")
 
     def __init__(self, layer_units, activation, loss, params, encoder=None, feature_names=None,
-                 loss_param=()):
+                 loss_param=(), normalization=None, residual=False):
         layer_units = tuple(int(u) for u in layer_units)
         if len(layer_units) < 2 or min(layer_units) < 1:
             raise ValueError(f"a network needs at least two positive layer sizes, got {layer_units}")
@@ -87,9 +94,12 @@ class ModelState:
         if not (isinstance(params, np.ndarray) and params.ndim == 1
                 and params.dtype in (np.float32, np.float64) and params.flags.c_contiguous):
             raise ValueError("the parameters must be a contiguous float32 or float64 vector")
-        expected = _layout.n_params(layer_units)
+        if normalization not in _layout.NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {normalization!r}")
+        expected = _layout.n_params(layer_units, normalization)
         if params.size != expected:
-            raise ValueError(f"layers {list(layer_units)} need {expected} parameters; "
+            raise ValueError(f"layers {list(layer_units)} with normalization "
+                             f"{normalization!r} need {expected} parameters; "
                              f"the buffer holds {params.size}")
         if encoder is not None:
             _check_encoder(encoder, loss, layer_units[-1])
@@ -110,12 +120,15 @@ class ModelState:
         self.encoder = encoder
         self.feature_names = feature_names
         self.loss_param = loss_param
+        self.normalization = normalization
+        self.residual = bool(residual)
         self._serial_network = None
         self._take(params)
 
     def _take(self, params):
         self.params = params
         self.coefs, self.intercepts = _layout.views(params, self.layer_units)
+        self.norm = _layout.norm_views(params, self.layer_units, self.normalization)
         self._views = (tuple(self.coefs), tuple(self.intercepts))
 
     def with_params(self, params):
@@ -125,7 +138,7 @@ class ModelState:
             raise ValueError("with_params needs a buffer of the same size and dtype")
         state = ModelState.__new__(ModelState)
         for name in ("layer_units", "activation", "loss", "encoder", "feature_names",
-                     "loss_param"):
+                     "loss_param", "normalization", "residual"):
             setattr(state, name, getattr(self, name))
         state._serial_network = self.serial_network     # one per fit, shared (read-only)
         state._take(params)
@@ -144,7 +157,7 @@ class ModelState:
         # goes through __init__'s checks, so a tampered state is refused
         return (ModelState, (self.layer_units, self.activation, self.loss,
                              self.current_params(), self.encoder, self.feature_names,
-                             self.loss_param))
+                             self.loss_param, self.normalization, self.residual))
 
     def with_lists(self, coefs=_KEEP, intercepts=_KEEP):
         """The same model whose coefs_ / intercepts_ are the given lists (assigned by
@@ -189,7 +202,9 @@ class ModelState:
         hidden = [_network.ACTIVATION_CODES[self.activation]] * (len(self.layer_units) - 2)
         return _network.Network(self.layer_units, hidden, _network.LOSS_CODES[self.loss],
                                 alpha, batch_capacity, n_threads, dropout, stages_input,
-                                self.output_loss_param())
+                                self.output_loss_param(),
+                                _network.NORMALIZATION_CODES[self.normalization],
+                                self.residual)
 
     def output_loss_param(self):
         """The loss parameter of each output (None when the loss has none)."""
@@ -220,7 +235,7 @@ class ModelState:
                 raise ValueError(f"{name} holds {len(arrays)} arrays; this model has "
                                  f"{n_layers} layers {list(self.layer_units)}.")
         coef_slices, intercept_slices = _layout.param_slices(self.layer_units)
-        flat = np.empty_like(self.params)
+        flat = self.params.copy()    # the normalization's part is not assignable
         for name, arrays, slices in (
             ("coefs_", self.coefs, [(a, b, shape) for a, b, shape in coef_slices]),
             ("intercepts_", self.intercepts, [(a, b, (b - a,)) for a, b in intercept_slices]),
@@ -281,13 +296,14 @@ def _checked_layer(array, name, shape, dtype):
     return converted
 
 
-def initial_params(rng, layer_units, init, activation, dtype):
+def initial_params(rng, layer_units, init, activation, dtype, normalization=None):
     """The initial flat parameter vector, drawn from `rng` layer by layer.
 
     'glorot_uniform' draws as scikit-learn does (same weights for the same random
     state: weights, then biases, from U(-b, b) with b = sqrt(factor / (fan_in +
     fan_out)), factor 2 for logistic units and 6 otherwise); He and LeCun draw W with
-    variance 2/fan_in or 1/fan_in and start the biases at 0.
+    variance 2/fan_in or 1/fan_in and start the biases at 0.  A normalization's
+    parameters follow, not drawn (see ``_layout.initial_norm_params``).
     """
     coefs, intercepts = [], []
     for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
@@ -305,4 +321,5 @@ def initial_params(rng, layer_units, init, activation, dtype):
         else:  # lecun_normal
             coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
         intercepts.append(np.zeros(fan_out))
-    return _layout.pack(coefs, intercepts, dtype)
+    return np.concatenate([_layout.pack(coefs, intercepts, dtype),
+                           _layout.initial_norm_params(layer_units, normalization).astype(dtype)])

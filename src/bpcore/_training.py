@@ -113,6 +113,10 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
                                                        validation)
     n_samples = X.shape[0]
     batch_size = batch_size_for(est, n_samples)
+    if layout.normalization == "batch" and batch_size < 2:
+        raise ValueError(
+            f"normalization='batch' needs batches of at least 2 rows; {n_samples} training "
+            "sample(s) make batches of 1.")
     dropout = _validation.dropout_rates(est.dropout, len(layout.layer_units) - 2)
     data = TrainingData.from_arrays(X, est._training_targets(Y, layout), sample_weight,
                                     params.dtype)
@@ -262,7 +266,8 @@ def fit_lbfgs(estimator, layout, params, X, Y, sample_weight):
         )
     est.n_iter_ = min(result.nit, est.max_iter)
     est._layer_history.publish(est)   # none per epoch: L-BFGS has no epochs
-    data_loss, penalty = engine.gradient()
+    # batch normalization: the statistics it trained with become the running ones
+    data_loss, penalty = engine.gradient(set_running=layout.normalization == "batch")
     est.loss_ = est._reported_loss(data_loss, penalty, layout)
     if est.verbose:
         print(f"L-BFGS: {est.n_iter_} iterations, loss = {est.loss_:.8f}")

@@ -150,6 +150,8 @@ PARAMETER_RULES = {
     "ema_decay": _either(_none(), _interval(0, 1, False, False)),
     "scoring": _scoring(),
     "label_smoothing": _interval(0, 1, True, False),
+    "normalization": _either(_none(), _options("batch", "layer")),
+    "residual": _boolean(),
     # bpcore.preprocessing.PiecewiseLinearEncoder
     "n_bins": _interval(1, None, True, False, integer=True),
     "subsample": _either(_none(), _interval(2, None, True, False, integer=True)),
@@ -193,6 +195,12 @@ def check_combinations(estimator, has_validation):
             f"weight_decay={est.weight_decay!r} with learning_rate_init="
             f"{est.learning_rate_init!r}: each step multiplies the weights by 1 - "
             "learning_rate_init * weight_decay, which must stay above 0.")
+    if (est.normalization == "batch" and est.solver in ("sgd", "adam")
+            and _is_int(est.batch_size) and est.batch_size < 2):
+        raise InvalidParameterError(
+            f"normalization='batch' normalizes with the statistics of each batch; "
+            f"batch_size={est.batch_size!r} has one row. Use batch_size >= 2 or "
+            "normalization='layer'.")
     if has_validation and est.solver == "lbfgs":
         raise ValueError(
             "X_val and y_val are scored after each epoch of 'sgd' or 'adam'; solver='lbfgs' "
