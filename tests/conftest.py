@@ -20,18 +20,19 @@ def make_targets(loss, n_samples, n_outputs, rng):
     return rng.poisson(2.0, size=(n_samples, n_outputs)).astype(float)
 
 
-def random_params(layer_units, rng, dtype=np.float64, scale=0.5):
-    return (scale * rng.normal(size=_layout.n_params(layer_units))).astype(dtype)
+def random_params(layer_units, rng, dtype=np.float64, scale=0.5, normalization=None):
+    return (scale * rng.normal(size=_layout.n_params(layer_units, normalization))).astype(dtype)
 
 
 def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=None, n_threads=2,
-                     dropout=None, dropout_seed=None):
+                     dropout=None, dropout_seed=None, normalization=None, residual=False):
     """J(θ) and ∂J/∂θ from the compiled kernel, as a function of the flat vector θ
     (with dropout: the fixed masks of dropout_seed)."""
     dtype = X.dtype
     hidden = [_network.ACTIVATION_CODES[activation]] * (len(layer_units) - 2)
     net = _network.Network(
-        layer_units, hidden, _network.LOSS_CODES[loss], alpha, X.shape[0], n_threads, dropout
+        layer_units, hidden, _network.LOSS_CODES[loss], alpha, X.shape[0], n_threads, dropout,
+        normalization=_network.NORMALIZATION_CODES[normalization], residual=residual,
     )
     workspace = np.empty(net.train_workspace_size, dtype=dtype)
     weights = np.empty(0, dtype) if sample_weight is None else sample_weight.astype(dtype)

@@ -106,3 +106,23 @@ def test_labels_keep_their_values_and_kind(labels):
     if ours.dtype.kind not in "OUS":      # onnxruntime hands strings back as objects
         assert np.asarray(predicted).dtype == ours.dtype
     np.testing.assert_allclose(probabilities, model.predict_proba(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("normalization", [None, "batch", "layer"])
+@pytest.mark.parametrize("residual", [False, True])
+def test_normalization_and_skip_connections(normalization, residual, dtype):
+    X, y = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
+    X = (X * 3 + 1).astype(dtype)
+    model = fit(MLPClassifier((9, 9, 6), activation="tanh", normalization=normalization,
+                              residual=residual, max_iter=30, random_state=0), X, y)
+    labels, probabilities = session(model).run(None, {"X": X})
+    np.testing.assert_allclose(probabilities, model.predict_proba(X), atol=TOLERANCE[dtype],
+                               rtol=0)
+    np.testing.assert_array_equal(labels, model.predict(X))
+    reg = fit(MLPRegressor(hidden_layer_sizes=(6, 6), normalization=normalization,
+                           residual=residual,
+                           max_iter=30, random_state=0), X, y.astype(dtype))
+    (values,) = session(reg).run(None, {"X": X})
+    np.testing.assert_allclose(values.ravel(), reg.predict(X), rtol=0,
+                               atol=TOLERANCE[dtype] * 10)

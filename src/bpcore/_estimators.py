@@ -476,9 +476,15 @@ class _BaseMLP(BaseEstimator):
         if bad.any():
             if not np.isfinite(params).all():
                 raise ValueError(
-                    "The model's weights are not finite (coefs_ or intercepts_ hold NaN or "
-                    "infinity), so neither are its outputs."
+                    "The model's weights are not finite (coefs_, intercepts_ or the "
+                    "normalization's parameters hold NaN or infinity), so neither are its "
+                    "outputs."
                 )
+            variances = state.norm.get("running_vars", [])
+            if any((v < 0).any() for v in variances):
+                raise ValueError(
+                    "running_vars_ holds negative variances, so the network's outputs are "
+                    "not finite. Set them to values >= 0, or fit the model again.")
             largest = abs(X_checked).max()
             raise ValueError(
                 f"The network's output is not finite for {int(bad.sum())} of {len(bad)} rows: "

@@ -9,9 +9,10 @@
     labels, probabilities = session.run(None, {"X": X.astype("float32")})
 
 The graph is the network's forward pass, in the model's dtype: a Gemm per layer
-(X W + b), each hidden activation (identity, logistic, tanh, relu, leaky_relu,
-elu, gelu, softplus, swish, written with elementary operators so that onnxruntime
-runs them in float32 and float64 alike), then the output:
+(X W + b), each hidden layer's normalization (batch: with the running statistics;
+layer: per row) and activation (identity, logistic, tanh, relu, leaky_relu, elu,
+gelu, softplus, swish), written with elementary operators so that onnxruntime runs
+them in float32 and float64 alike, the skip connections' additions, then the output:
 
 - classifier: outputs ``label`` (the classes, as ``predict``) and ``probabilities``
   (as ``predict_proba``); multilabel ``label`` is the 0/1 indicator matrix;
@@ -102,6 +103,25 @@ def _activation(graph, z, name):
     raise ValueError(f"no ONNX form for activation {name!r}")
 
 
+def _normalization(graph, z, kind, norm, layer):
+    """γ ẑ + β, ẑ normalized as the kernels do: per row over the units ('layer'), or
+    with the running statistics ('batch'), from elementary operators."""
+    eps = graph.constant(_network.NORM_EPSILON)
+    if kind == "batch":
+        mean = norm["running_means"][layer]
+        inv_std = 1.0 / np.sqrt(norm["running_vars"][layer].astype(np.float64)
+                                + _network.NORM_EPSILON)
+        centred = graph.op("Sub", [z, graph.constant(mean)])
+        zhat = graph.op("Mul", [centred, graph.constant(inv_std)])
+    else:
+        centred = graph.op("Sub", [z, graph.op("ReduceMean", [z], axes=[1], keepdims=1)])
+        variance = graph.op("ReduceMean", [graph.op("Mul", [centred, centred])], axes=[1],
+                            keepdims=1)
+        zhat = graph.op("Div", [centred, graph.op("Sqrt", [graph.op("Add", [variance, eps])])])
+    scaled = graph.op("Mul", [zhat, graph.constant(norm["norm_scales"][layer])])
+    return graph.op("Add", [scaled, graph.constant(norm["norm_shifts"][layer])])
+
+
 def to_onnx(model, *, name=None, opset=OPSET):
     """The fitted model's forward pass as an ``onnx.ModelProto``.
 
@@ -125,15 +145,22 @@ def to_onnx(model, *, name=None, opset=OPSET):
     graph = _Graph(dtype)
     tensor_type = _TYPES[dtype]
     n_features = state.n_features
-    coefs, intercepts = _layout.views(state.current_params(), state.layer_units)
+    params = state.current_params()
+    coefs, intercepts = _layout.views(params, state.layer_units)
+    norm = _layout.norm_views(params, state.layer_units, state.normalization)
     current = "X"
     last = len(coefs) - 1
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
         W = graph.constant(coef, f"coef{layer}")
         b = graph.constant(intercept, f"intercept{layer}")
-        current = graph.op("Gemm", [current, W, b], base=f"z{layer}")
+        previous = current
+        current = graph.op("Gemm", [previous, W, b], base=f"z{layer}")
         if layer < last:
+            if state.normalization is not None:
+                current = _normalization(graph, current, state.normalization, norm, layer)
             current = _activation(graph, current, state.activation)
+            if state.residual and 0 < layer and coef.shape[0] == coef.shape[1]:
+                current = graph.op("Add", [previous, current], base=f"a{layer}")
 
     outputs = []
     out_activation = state.out_activation
