@@ -1,15 +1,19 @@
-"""The vanishing gradient, measured: a 10-hidden-layer network on digits with
-logistic units (Glorot init) beside the same depth with relu units (He init).
+"""The vanishing gradient, measured, and two cures: a 10-hidden-layer network of
+logistic units on digits, plain, with batch normalization, with skip connections and
+with both; beside it, relu units with He initialisation.
 
-    pip install "bpcore[plot]" && python examples/vanishing_gradients.py
+    pip install "bpcore[plot]" && python examples/vanishing_gradients.py [output.png]
 
-Writes docs/vanishing_gradients.png: each layer's gradient norm over the epochs.
-With logistic units the first layers' gradients are orders of magnitude below the
-last layer's (each layer multiplies δ by σ' <= 1/4); with relu and He initialisation
-they stay within a factor of a few.
+Writes docs/vanishing_gradients.png (or the given file): each layer's gradient norm
+over the epochs.  Plain logistic units shrink δ at every layer (σ' <= 1/4): the first
+layers' gradients are orders of magnitude below the last layer's.  Batch
+normalization keeps each layer's pre-activations near zero with unit variance, where
+σ' is largest; a skip connection adds ∂J/∂Aˡ to ∂J/∂Aˡ⁻¹ unchanged, so δ reaches the
+first layers through the identity.
 """
 
 import pathlib
+import sys
 import warnings
 
 import matplotlib
@@ -17,6 +21,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.model_selection import train_test_split  # noqa: E402
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
 from bpcore import MLPClassifier  # noqa: E402
@@ -24,21 +29,29 @@ from bpcore.plot import plot_gradient_norms  # noqa: E402
 
 X, y = load_digits(return_X_y=True)
 X = StandardScaler().fit_transform(X)
+X, X_test, y, y_test = train_test_split(X, y, random_state=0)
 common = dict(hidden_layer_sizes=(32,) * 10, solver="sgd", learning_rate_init=0.01,
               max_iter=30, random_state=0)
+variants = {
+    "logistic: gradients vanish": dict(activation="logistic"),
+    "logistic + batch normalization": dict(activation="logistic", normalization="batch"),
+    "logistic + skip connections": dict(activation="logistic", residual=True),
+    "relu, He init": dict(activation="relu", init="he_normal"),
+}
+figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharey=True)
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    logistic = MLPClassifier(activation="logistic", **common).fit(X, y)
-    relu = MLPClassifier(activation="relu", init="he_normal", **common).fit(X, y)
-
-figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
-plot_gradient_norms(logistic, left, title="logistic, Glorot init: gradients vanish")
-plot_gradient_norms(relu, right, title="relu, He init: gradients reach every layer")
-figure.suptitle("Per-layer gradient norm ‖∂J/∂θˡ‖ over epochs, 10 hidden layers of 32, digits")
+    for axis, (title, options) in zip(axes.ravel(), variants.items()):
+        model = MLPClassifier(**common, **options).fit(X, y)
+        norms = model.gradient_norms_
+        plot_gradient_norms(model, axis, title=title)
+        print(f"{title:32s} first/last layer gradient norm, epoch 1: "
+              f"{norms[0, 0]:.2e}/{norms[0, -1]:.2e} (ratio {norms[0, 0] / norms[0, -1]:.1e}); "
+              f"test accuracy after {model.n_iter_} epochs {model.score(X_test, y_test):.3f}")
+figure.suptitle("Per-layer gradient norm ‖∂J/∂θˡ‖ over epochs, 10 hidden layers of 32, "
+                "digits, SGD")
 figure.tight_layout()
-out = pathlib.Path(__file__).resolve().parents[1] / "docs" / "vanishing_gradients.png"
-figure.savefig(out, dpi=90)
-print(f"first/last layer gradient norm, epoch 1: logistic "
-      f"{logistic.gradient_norms_[0, 0]:.2e}/{logistic.gradient_norms_[0, -1]:.2e}, "
-      f"relu {relu.gradient_norms_[0, 0]:.2e}/{relu.gradient_norms_[0, -1]:.2e}")
+out = (pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else
+       pathlib.Path(__file__).resolve().parents[1] / "docs" / "vanishing_gradients.png")
+figure.savefig(out, dpi=80)
 print(f"wrote {out}")
