@@ -126,3 +126,17 @@ def test_normalization_and_skip_connections(normalization, residual, dtype):
     (values,) = session(reg).run(None, {"X": X})
     np.testing.assert_allclose(values.ravel(), reg.predict(X), rtol=0,
                                atol=TOLERANCE[dtype] * 10)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("normalization", [None, "batch"])
+def test_periodic_embeddings(normalization, dtype):
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    X = X.astype(dtype)
+    model = fit(MLPClassifier((9, 9), embedding="periodic", n_frequencies=5, embedding_dim=3,
+                              normalization=normalization, residual=True, max_iter=20,
+                              random_state=0), X, y)
+    labels, probabilities = session(model).run(None, {"X": X})
+    np.testing.assert_allclose(probabilities, model.predict_proba(X), atol=TOLERANCE[dtype],
+                               rtol=0)
+    np.testing.assert_array_equal(labels, model.predict(X))

@@ -16,6 +16,7 @@ import weakref
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, d2_pinball_score, r2_score
@@ -199,16 +200,17 @@ class _BaseMLP(BaseEstimator):
     intercepts_ = _layer_list("intercepts", """Bias vectors ``intercepts_[l]`` of shape
         (n_out,): views of the same buffer.""")
 
+    def _norm_list_get(self, name, option="normalization"):
+        """A parameter group of the fitted model (AttributeError when it has none)."""
+        state = self.__dict__.get("_state")
+        if state is None or name not in state.groups:
+            raise AttributeError(
+                f"'{type(self).__name__}' object has no attribute '{name}_'"
+                + ("" if state is None else f" ({option}={getattr(state, option)!r})"))
+        return state.groups[name]
+
     def _norm_list(name, doc):
-        def get(self):
-            state = self._fitted_state() if "_state" in self.__dict__ else None
-            if state is None or name not in state.norm:
-                raise AttributeError(
-                    f"'{type(self).__name__}' object has no attribute '{name}_'"
-                    + ("" if state is None else
-                       f" (normalization={state.normalization!r})"))
-            return state.norm[name]
-        return property(get, doc=doc)
+        return property(lambda self: _BaseMLP._norm_list_get(self, name), doc=doc)
 
     norm_scales_ = _norm_list("norm_scales", """With `normalization`: γ of each hidden
         layer, views of the parameter buffer.""")
@@ -218,7 +220,18 @@ class _BaseMLP(BaseEstimator):
         hidden layer's running mean.""")
     running_vars_ = _norm_list("running_vars", """With normalization='batch': each
         hidden layer's running variance.""")
-    del _norm_list
+
+    def _embedding_array(name, doc):
+        return property(lambda self: _BaseMLP._norm_list_get(self, name, "embedding")[0],
+                        doc=doc)
+
+    embedding_frequencies_ = _embedding_array("embedding_frequencies", """With
+        embedding='periodic': the frequencies c, (n_features, n_frequencies).""")
+    embedding_weights_ = _embedding_array("embedding_weights", """With
+        embedding='periodic': W, (n_features, 2 n_frequencies, embedding_dim).""")
+    embedding_biases_ = _embedding_array("embedding_biases", """With
+        embedding='periodic': b, (n_features, embedding_dim).""")
+    del _norm_list, _embedding_array
 
     @property
     def _params(self):
@@ -270,7 +283,20 @@ class _BaseMLP(BaseEstimator):
             sample_weight = class_weights if sample_weight is None else sample_weight * class_weights
         if sample_weight is not None:
             sample_weight = np.ascontiguousarray(sample_weight, dtype=dtype)
-        layer_units = [X.shape[1]] + hidden + [Y.shape[1]]
+        embedding = (None if self.embedding is None
+                     else (int(self.n_frequencies), int(self.embedding_dim)))
+        first = X.shape[1] * (embedding[1] if embedding else 1)
+        layer_units = [first] + hidden + [Y.shape[1]]
+        if embedding is not None and sp.issparse(X):
+            raise ValueError("embedding='periodic' needs dense X: the sine and cosine of a "
+                             "zero are not zero. Densify X (X.toarray()).")
+        if not first_pass and (state.normalization, state.residual, state.embedding) != (
+                self.normalization, bool(self.residual), embedding):
+            raise ValueError(
+                f"The fitted network has normalization={state.normalization!r}, residual="
+                f"{state.residual!r}, embedding (k, d)={state.embedding}; this call asks "
+                f"for normalization={self.normalization!r}, residual={self.residual!r}, "
+                f"embedding (k, d)={embedding}. Fit from scratch (warm_start=False).")
         if not first_pass and list(state.layer_units) != layer_units:
             raise ValueError(
                 f"The fitted network has layer sizes {list(state.layer_units)} but this call "
@@ -279,13 +305,6 @@ class _BaseMLP(BaseEstimator):
             )
         self._random_state = check_random_state(self.random_state)
         loss = self._loss_name(encoder)
-        if not first_pass and (state.normalization, state.residual) != (
-                self.normalization, bool(self.residual)):
-            raise ValueError(
-                f"The fitted network has normalization={state.normalization!r}, residual="
-                f"{state.residual!r}; this call asks for normalization="
-                f"{self.normalization!r}, residual={self.residual!r}. Fit from scratch "
-                "(warm_start=False).")
         if self.residual and not any(a == b for a, b in zip(hidden, hidden[1:])):
             raise ValueError(
                 f"residual=True adds skip connections around hidden layers whose width "
@@ -301,13 +320,13 @@ class _BaseMLP(BaseEstimator):
             validation = self._validation_set(validation_data, encoder, dtype, Y.shape[1])
         if first_pass:
             start = initial_params(self._random_state, layer_units, self.init, self.activation,
-                                   dtype, self.normalization)
+                                   dtype, self.normalization, embedding, self.frequency_scale)
             self._reset_history(layer_units, start, validation is not None)
         else:
             start = state.current_params()   # assigned layers: converted, or refused by name
         layout = ModelState(layer_units, self.activation, loss, start, encoder,
                             self.__dict__.get("feature_names_in_"), self._loss_param(),
-                            self.normalization, bool(self.residual))
+                            self.normalization, bool(self.residual), embedding)
         params = start.copy()                # trained in place; published as copies
         with blas_single_threaded():
             if self.solver in STOCHASTIC_SOLVERS:
@@ -480,7 +499,7 @@ class _BaseMLP(BaseEstimator):
                     "normalization's parameters hold NaN or infinity), so neither are its "
                     "outputs."
                 )
-            variances = state.norm.get("running_vars", [])
+            variances = state.groups.get("running_vars", [])
             if any((v < 0).any() for v in variances):
                 raise ValueError(
                     "running_vars_ holds negative variances, so the network's outputs are "
@@ -676,6 +695,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         input's adds its input to its output, a = a_prev + dropout(σ(norm(a_prev W +
         b))) (a residual MLP). hidden_layer_sizes must have two consecutive hidden
         layers of equal width.
+    embedding : {None, 'periodic'}, default=None
+        'periodic': every feature x of X is embedded, trained with the network, as
+        relu([sin(2π c x), cos(2π c x)] W + b), with its own frequencies c (k =
+        `n_frequencies`, `embedding_frequencies_`, drawn from N(0, frequency_scale²)),
+        W (2k × d, `embedding_weights_`) and b (d = `embedding_dim`,
+        `embedding_biases_`); the first layer takes the F d values (the PLR embeddings
+        of Gorishniy et al., 2022). Dense X only; best on numeric features scaled
+        (standardised or quantile-transformed). Weight decay and `alpha` act on
+        `coefs_` only.
+    n_frequencies : int, default=48
+        Frequencies per feature of embedding='periodic'.
+    embedding_dim : int, default=24
+        Outputs per feature of embedding='periodic'.
+    frequency_scale : float, default=0.1
+        Standard deviation of the initial frequencies of embedding='periodic': larger
+        values let the network fit sharper functions of each feature.
 
     Attributes
     ----------
@@ -722,6 +757,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         buffer, like coefs_).
     running_means_, running_vars_ : list of ndarray of shape (n_units,)
         With normalization='batch': each hidden layer's running mean and variance.
+    embedding_frequencies_ : ndarray of shape (n_features, n_frequencies)
+    embedding_weights_ : ndarray of shape (n_features, 2 n_frequencies, embedding_dim)
+    embedding_biases_ : ndarray of shape (n_features, embedding_dim)
+        With embedding='periodic': views of the parameter buffer. ``coefs_[0]`` then
+        has n_features × embedding_dim rows (feature-major).
 
     Notes
     -----
@@ -773,6 +813,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         scoring=None,
         normalization=None,
         residual=False,
+        embedding=None,
+        n_frequencies=48,
+        embedding_dim=24,
+        frequency_scale=0.1,
         class_weight=None,
         label_smoothing=0.0,
     ):
@@ -969,7 +1013,8 @@ default='squared_error'
     All other parameters, including bpcore's own (init, dropout, clip_norm,
     clip_value, param_change_tol, callbacks, weight_decay, lr_schedule,
     warmup_epochs, plateau_patience, plateau_factor, ema_decay, scoring,
-    normalization, residual), are MLPClassifier's; see its documentation.
+    normalization, residual, embedding, n_frequencies, embedding_dim,
+    frequency_scale), are MLPClassifier's; see its documentation.
 
     Attributes
     ----------
@@ -1021,6 +1066,10 @@ default='squared_error'
         scoring=None,
         normalization=None,
         residual=False,
+        embedding=None,
+        n_frequencies=48,
+        embedding_dim=24,
+        frequency_scale=0.1,
         huber_delta=1.0,
         quantile=0.5,
     ):

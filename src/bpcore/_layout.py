@@ -39,50 +39,78 @@ def param_slices(layer_units):
 NORMALIZATIONS = (None, "batch", "layer")
 
 
-def n_params(layer_units, normalization=None):
-    """Entries of the flat buffer: the weights and biases, then normalization's."""
-    base = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
-    return base + sum(stop - start for _, slices in norm_slices(layer_units, normalization)
-                      for start, stop in slices)
+def _base(layer_units):
+    return sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
 
 
-def norm_slices(layer_units, normalization):
-    """Where a normalized net keeps its other parameters, after every intercept:
-    [(name, [(start, stop) per hidden layer]), ...] for 'norm_scales' (γ) and 'norm_shifts' (β),
-    each layer's γ then β; then for batch normalization 'running_means' and
-    'running_vars', each layer's mean then variance.  Empty without normalization."""
-    if normalization is None:
-        return []
+def n_params(layer_units, normalization=None, embedding=None):
+    """Entries of the flat buffer: the weights and biases, then the other groups."""
+    return _base(layer_units) + sum(b - a for _, parts in param_groups(
+        layer_units, normalization, embedding) for a, b, _ in parts)
+
+
+def param_groups(layer_units, normalization=None, embedding=None):
+    """Where the parameters after the intercepts are, in buffer order:
+    [(name, [(start, stop, shape), ...]), ...].
+
+    layer_units are the network's (with embeddings (k, d) the first is F d, F the
+    features of X).  Normalization: 'norm_scales' (γ) and 'norm_shifts' (β), one part
+    per hidden layer, each layer's γ then β; embeddings: 'embedding_frequencies'
+    (F, k), 'embedding_weights' (F, 2k, d), 'embedding_biases' (F, d); batch
+    normalization: 'running_means' and 'running_vars', each layer's mean then variance.
+    """
     hidden = list(layer_units[1:-1])
-    start = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
-    pairs = [("norm_scales", "norm_shifts")] + ([("running_means", "running_vars")]
-                                      if normalization == "batch" else [])
-    result = []
-    for first, second in pairs:
+    start = _base(layer_units)
+    groups = []
+
+    def per_layer(first, second):
+        nonlocal start
         a, b = [], []
         for units in hidden:
-            a.append((start, start + units))
-            b.append((start + units, start + 2 * units))
+            a.append((start, start + units, (units,)))
+            b.append((start + units, start + 2 * units, (units,)))
             start += 2 * units
-        result += [(first, a), (second, b)]
-    return result
+        groups.extend([(first, a), (second, b)])
+
+    if normalization is not None:
+        per_layer("norm_scales", "norm_shifts")
+    if embedding is not None:
+        k, d = embedding
+        F = layer_units[0] // d
+        for name, shape in (("embedding_frequencies", (F, k)),
+                            ("embedding_weights", (F, 2 * k, d)),
+                            ("embedding_biases", (F, d))):
+            size = int(np.prod(shape))
+            groups.append((name, [(start, start + size, shape)]))
+            start += size
+    if normalization == "batch":
+        per_layer("running_means", "running_vars")
+    return groups
 
 
-def norm_views(flat, layer_units, normalization):
-    """{'norm_scales': [γ per hidden layer], ...} viewing the flat buffer."""
-    return {name: [flat[a:b] for a, b in slices]
-            for name, slices in norm_slices(layer_units, normalization)}
+def group_views(flat, layer_units, normalization=None, embedding=None):
+    """{name: [array per part]} viewing the flat buffer (see param_groups)."""
+    return {name: [flat[a:b].reshape(shape) for a, b, shape in parts]
+            for name, parts in param_groups(layer_units, normalization, embedding)}
 
 
-def initial_norm_params(layer_units, normalization):
-    """The normalization part of a new buffer: γ = 1, β = 0, running mean 0 and
-    running variance 1 (as torch starts them)."""
-    starts = {"norm_scales": 1.0, "norm_shifts": 0.0, "running_means": 0.0, "running_vars": 1.0}
-    base = sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
-    values = np.empty(n_params(layer_units, normalization) - base)
-    for name, slices in norm_slices(layer_units, normalization):
-        for a, b in slices:
-            values[a - base:b - base] = starts[name]
+def initial_groups(rng, layer_units, normalization=None, embedding=None, frequency_scale=1.0):
+    """The buffer's part after the intercepts for a new model: γ = 1, β = 0, running
+    mean 0 and variance 1 (as torch starts them); the embeddings' frequencies from
+    N(0, frequency_scale²) and their W, b from U(±1/√(2k)) (torch's Linear), drawn
+    from `rng`."""
+    base = _base(layer_units)
+    values = np.empty(n_params(layer_units, normalization, embedding) - base)
+    fixed = {"norm_scales": 1.0, "norm_shifts": 0.0, "running_means": 0.0, "running_vars": 1.0}
+    for name, parts in param_groups(layer_units, normalization, embedding):
+        for a, b, shape in parts:
+            if name in fixed:
+                values[a - base:b - base] = fixed[name]
+            elif name == "embedding_frequencies":
+                values[a - base:b - base] = rng.normal(0.0, frequency_scale, b - a)
+            else:
+                bound = 1.0 / np.sqrt(2 * embedding[0])
+                values[a - base:b - base] = rng.uniform(-bound, bound, b - a)
     return values
 
 

@@ -36,6 +36,8 @@ class Network:
         normalization: int = 0,
         residual: bool = False,
         norm_momentum: float = 0.1,
+        n_frequencies: int = 0,
+        embedding_dim: int = 0,
     ) -> None: ...
     @property
     def n_params(self) -> int: ...

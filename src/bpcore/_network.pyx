@@ -40,7 +40,7 @@ from cython cimport floating
 from cython.parallel cimport prange, threadid
 from libc.stdlib cimport malloc, free
 from libc.string cimport memcpy, memset
-from libc.math cimport isfinite, sqrt
+from libc.math cimport isfinite, sqrt, sin, cos, sinf, cosf, M_PI
 from cpython.exc cimport PyErr_CheckSignals
 
 from ._blas cimport gemm, rows_times_matrix
@@ -60,6 +60,7 @@ cdef enum:
     NORM_LAYER = 2      # layer normalization: statistics over each row's units
 
 cdef double NORM_EPS = 1e-5   # added to the variance (torch's default)
+cdef double TWO_PI = 2 * M_PI
 
 cdef extern from *:
     """
@@ -249,6 +250,16 @@ cdef struct NetSpec:
     Py_ssize_t* branch_offset     # L: the branch σ(Yˡ) (after dropout) of a skip layer
     Py_ssize_t* grad_a_offset     # L: ∂J/∂Aˡ, kept for the skip around layer l
     Py_ssize_t norm_scratch       # where batch normalization's sums start in scratch
+    # periodic embeddings of the input features (units[0] = F d when on)
+    Py_ssize_t n_inputs           # columns of X: F with embeddings, else units[0]
+    Py_ssize_t embed_features     # F (0: no embeddings)
+    Py_ssize_t embed_freqs        # k frequencies per feature
+    Py_ssize_t embed_dim          # d outputs per feature
+    Py_ssize_t embed_offset       # params: c (F x k), then W (F x 2k x d), then b (F x d)
+    Py_ssize_t v_offset           # workspace: V, [sin, cos](2π c x) (batch x F x 2k)
+    Py_ssize_t dv_offset          # workspace: ∂J/∂V
+    Py_ssize_t e_offset           # workspace: E = relu(V W + b) (batch x F d), layer 0's input
+    Py_ssize_t de_offset          # workspace: ∂J/∂(V W + b)
 
 
 cdef class Network:
@@ -284,26 +295,40 @@ cdef class Network:
         input to its output (a skip connection).
     norm_momentum : float, default=0.1
         Batch normalization's running statistics follow r ← (1 - m) r + m (batch's).
+    n_frequencies, embedding_dim : int, default=0
+        Periodic embeddings of the inputs when positive (k frequencies, d outputs):
+        ``layer_units[0]`` is then the number F of features of X, each embedded as
+        e = relu([sin(2π c x), cos(2π c x)] W + b) with its own c (k), W (2k x d) and
+        b (d); the first layer takes the F d values of the embeddings.  Dense X only.
 
     The parameter buffer holds every coefficient matrix, every intercept, then (when
-    normalized) each hidden layer's γ and β, then (batch normalization) each hidden
-    layer's running mean and running variance, which no gradient touches.
+    normalized) each hidden layer's γ and β, then the embeddings' c, W and b (feature
+    by feature each), then (batch normalization) each hidden layer's running mean and
+    running variance, which no gradient touches.
     """
     cdef NetSpec spec
 
     def __cinit__(self, layer_units, hidden_activation, int loss, double alpha,
                   Py_ssize_t batch_capacity, int n_threads, dropout=None,
                   bint stages_input=True, loss_param=None, int normalization=NORM_NONE,
-                  bint residual=False, double norm_momentum=0.1):
-        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c
+                  bint residual=False, double norm_momentum=0.1, Py_ssize_t n_frequencies=0,
+                  Py_ssize_t embedding_dim=0):
+        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
         if any(int(u) < 1 for u in layer_units) or batch_capacity < 1:
             raise ValueError("layer sizes and the batch capacity must be positive")
         # every buffer size, in Python integers (no overflow), must be addressable
         units = [int(u) for u in layer_units]
-        n_params = sum(a * b + b for a, b in zip(units, units[1:])) + 4 * sum(units[1:L])
-        workspace = batch_capacity * (units[0] + 9 * sum(units[1:]))
+        if (n_frequencies > 0) != (embedding_dim > 0) or n_frequencies < 0 or embedding_dim < 0:
+            raise ValueError("embeddings need n_frequencies > 0 and embedding_dim > 0")
+        if n_frequencies > 0:
+            F = units[0]
+            units[0] = F * embedding_dim        # the first layer's input: the embeddings
+        n_params = (sum(a * b + b for a, b in zip(units, units[1:])) + 4 * sum(units[1:L])
+                    + F * n_frequencies * (1 + 2 * embedding_dim) + (units[0] if F else 0))
+        workspace = batch_capacity * (units[0] * 3 + F * 4 * n_frequencies + F
+                                      + 9 * sum(units[1:]))
         if max(n_params, workspace, max(units) * batch_capacity) > MAX_ELEMENTS:
             raise ValueError(f"a network of layers {units} with batches of {batch_capacity} "
                              "rows needs more memory than can be addressed")
@@ -357,9 +382,17 @@ cdef class Network:
             raise MemoryError()
         self.spec.max_layer_units = 0
         for l in range(L + 1):
-            self.spec.units[l] = layer_units[l]
+            self.spec.units[l] = units[l]
             if l > 0:
                 self.spec.max_layer_units = max(self.spec.max_layer_units, self.spec.units[l])
+        self.spec.embed_features = F
+        self.spec.embed_freqs = n_frequencies
+        self.spec.embed_dim = embedding_dim
+        self.spec.n_inputs = F if F > 0 else units[0]
+        if F > 0:
+            # prediction blocks also hold V and E
+            self.spec.max_layer_units = max(self.spec.max_layer_units, units[0],
+                                            2 * F * n_frequencies)
         self.spec.loss = loss
         for c in range(units[L]):
             self.spec.loss_param[c] = loss_param[c] if loss == HUBER or loss == QUANTILE else 0.0
@@ -392,6 +425,8 @@ cdef class Network:
             for l in range(L - 1):
                 self.spec.scale_offset[l] = offset
                 offset += 2 * self.spec.units[l + 1]
+        self.spec.embed_offset = offset
+        offset += F * n_frequencies * (1 + 2 * embedding_dim) + F * embedding_dim
         self.spec.n_trainable = offset
         if normalization == NORM_BATCH:
             for l in range(L - 1):
@@ -402,7 +437,17 @@ cdef class Network:
         self.spec.batch_capacity = batch_capacity
         self.spec.stages_input = stages_input
         self.spec.input_offset = 0
-        offset = batch_capacity * self.spec.units[0] if stages_input else 0
+        offset = batch_capacity * self.spec.n_inputs if stages_input else 0
+        self.spec.v_offset = self.spec.dv_offset = self.spec.e_offset = self.spec.de_offset = -1
+        if F > 0:
+            self.spec.v_offset = offset
+            offset += batch_capacity * 2 * F * n_frequencies
+            self.spec.dv_offset = offset
+            offset += batch_capacity * 2 * F * n_frequencies
+            self.spec.e_offset = offset
+            offset += batch_capacity * units[0]
+            self.spec.de_offset = offset
+            offset += batch_capacity * units[0]
         for l in range(L):
             self.spec.a_offset[l] = offset
             offset += batch_capacity * self.spec.units[l + 1]
@@ -434,7 +479,8 @@ cdef class Network:
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
         self.spec.max_row_chunks = (batch_capacity + ROW_CHUNK - 1) // ROW_CHUNK
-        self.spec.n_tasks = 0
+        # weight-gradient tasks: (layer, first column), then (-1, feature) per embedding
+        self.spec.n_tasks = F
         for l in range(L):
             self.spec.n_tasks += (self.spec.units[l + 1] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
         self.spec.task_layer = <int*> malloc(self.spec.n_tasks * sizeof(int))
@@ -447,6 +493,10 @@ cdef class Network:
                 self.spec.task_layer[offset] = l
                 self.spec.task_start[offset] = c
                 offset += 1
+        for c in range(F):
+            self.spec.task_layer[offset] = -1
+            self.spec.task_start[offset] = c
+            offset += 1
         self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
         # scratch: per row chunk the loss and weight sums, per task a gradient norm,
         # per update chunk a weight norm, batch normalization's sums, per layer a norm
@@ -672,7 +722,7 @@ cdef const floating* first_layer_input(const NetSpec* net, const floating* X,
                                        floating* ws) noexcept nogil:
     # Dense X: a pointer to rows r0..r1 of the batch, copied into the workspace when the
     # batch is not a run of consecutive rows.  (Sparse X is read in place.)
-    cdef Py_ssize_t r, n_features = net.units[0]
+    cdef Py_ssize_t r, n_features = net.n_inputs
     cdef floating* staged
     if batch.order == NULL:
         return X + (batch.first + r0) * n_features
@@ -844,6 +894,103 @@ cdef void normalize_activate(const NetSpec* net, Py_ssize_t l, Py_ssize_t m,
     add_bias_activate(h, m, n, gamma + n, net.activation[l], z)
 
 
+cdef void embed_rows(const NetSpec* net, const floating* x, Py_ssize_t m,
+                     const floating* params, floating* V, floating* E) noexcept nogil:
+    # Periodic embeddings of m rows x (m x F): per feature i,
+    #   V[r, i] = [sin(2π cᵢ x[r, i]), cos(2π cᵢ x[r, i])]  (2k values),
+    #   E[r, i d:(i+1) d] = relu(V[r, i] Wᵢ + bᵢ).       V, E: OUT (row-major)
+    cdef Py_ssize_t F = net.embed_features, k = net.embed_freqs, d = net.embed_dim
+    cdef Py_ssize_t r, i, j, width = F * d
+    cdef const floating* c = params + net.embed_offset
+    cdef const floating* W = c + F * k
+    cdef const floating* b = W + F * 2 * k * d
+    cdef floating t, e
+    cdef floating* v
+    for r in range(m):
+        for i in range(F):
+            v = V + (r * F + i) * 2 * k
+            for j in range(k):
+                t = <floating> TWO_PI * c[i * k + j] * x[r * F + i]
+                if floating is float:
+                    v[j] = sinf(t)
+                    v[k + j] = cosf(t)
+                else:
+                    v[j] = sin(t)
+                    v[k + j] = cos(t)
+    for i in range(F):
+        gemm(c'N', c'N', <int> m, <int> d, <int> (2 * k), <floating> 1.0,
+             V + i * 2 * k, <int> (F * 2 * k), W + i * 2 * k * d, <int> d,
+             <floating> 0.0, E + i * d, <int> width)
+    for r in range(m):
+        for j in range(width):
+            e = E[r * width + j] + b[j]
+            E[r * width + j] = e if e > 0 else 0
+
+
+cdef void embed_backward(const NetSpec* net, Py_ssize_t r0, Py_ssize_t r1,
+                         const floating* params, floating* ws) noexcept nogil:
+    # rows r0..r1: ∂J/∂E = δ⁰ W⁰ᵀ, through the relu: ∂J/∂(V W + b) (to de), and
+    # ∂J/∂V = ∂J/∂(V W + b) Wᵢᵀ per feature (to dv)
+    cdef Py_ssize_t F = net.embed_features, k = net.embed_freqs, d = net.embed_dim
+    cdef Py_ssize_t m = r1 - r0, i, width = net.units[0]
+    cdef floating* de = ws + net.de_offset + r0 * width
+    cdef const floating* W = params + net.embed_offset + F * k
+    rows_times_matrix(True, <int> m, <int> width, <int> net.units[1],
+                      ws + net.delta_offset[0] + r0 * net.units[1], params + net.coef_offset[0],
+                      de)
+    multiply_derivative(de, ws + net.e_offset + r0 * width, <floating*> NULL, m * width, RELU)
+    for i in range(F):
+        gemm(c'N', c'T', <int> m, <int> (2 * k), <int> d, <floating> 1.0,
+             de + i * d, <int> width, W + i * 2 * k * d, <int> d,
+             <floating> 0.0, ws + net.dv_offset + r0 * 2 * F * k + i * 2 * k, <int> (2 * F * k))
+
+
+cdef double embed_gradient(const NetSpec* net, const floating* X, const Batch* batch,
+                           Py_ssize_t i, const floating* params, floating* grads,
+                           const floating* ws, double weight_sum) noexcept nogil:
+    # feature i's embedding, over the batch's rows (÷ Σs):
+    #   ∂J/∂Wᵢ = Vᵢᵀ ∂J/∂(Vᵢ Wᵢ + bᵢ),  ∂J/∂bᵢ = Σᵣ ∂J/∂(Vᵢ Wᵢ + bᵢ),
+    #   ∂J/∂cᵢⱼ = Σᵣ 2π x (cos(2π cᵢⱼ x) ∂J/∂V[sin j] - sin(2π cᵢⱼ x) ∂J/∂V[cos j])
+    # grads: OUT (feature i's part).  Returns their squared norm.
+    cdef Py_ssize_t F = net.embed_features, k = net.embed_freqs, d = net.embed_dim
+    cdef Py_ssize_t n_rows = batch.n_rows, r, j, width = net.units[0]
+    cdef floating inv_scale = <floating> (1.0 / weight_sum)
+    cdef floating* grad_c = grads + net.embed_offset + i * k
+    cdef floating* grad_W = grads + net.embed_offset + F * k + i * 2 * k * d
+    cdef floating* grad_b = grads + net.embed_offset + F * k + F * 2 * k * d + i * d
+    cdef const floating* de = ws + net.de_offset + i * d
+    cdef const floating* v
+    cdef const floating* dv
+    cdef const floating* x
+    cdef floating xv
+    gemm(c'T', c'N', <int> (2 * k), <int> d, <int> n_rows, inv_scale,
+         ws + net.v_offset + i * 2 * k, <int> (2 * F * k), de, <int> width,
+         <floating> 0.0, grad_W, <int> d)
+    for j in range(d):
+        grad_b[j] = 0
+    for r in range(n_rows):
+        for j in range(d):
+            grad_b[j] = grad_b[j] + de[r * width + j]
+    for j in range(k):
+        grad_c[j] = 0
+    for r in range(n_rows):
+        if batch.order == NULL:
+            x = X + (batch.first + r) * F
+        else:
+            x = ws + net.input_offset + r * F         # the rows staged by the forward pass
+        xv = <floating> TWO_PI * x[i]
+        v = ws + net.v_offset + (r * F + i) * 2 * k
+        dv = ws + net.dv_offset + (r * F + i) * 2 * k
+        for j in range(k):
+            grad_c[j] = grad_c[j] + xv * (v[k + j] * dv[j] - v[j] * dv[k + j])
+    for j in range(d):
+        grad_b[j] = grad_b[j] * inv_scale
+    for j in range(k):
+        grad_c[j] = grad_c[j] * inv_scale
+    return (sum_of_squares(grad_W, 1, 2 * k * d, 0) + sum_of_squares(grad_b, 1, d, 0)
+            + sum_of_squares(grad_c, 1, k, 0))
+
+
 cdef void predict_forward(const NetSpec* net, const floating* X, const Batch* batch,
                           Py_ssize_t r0, Py_ssize_t r1, const floating* params,
                           floating* ping, floating* pong, floating* out) noexcept nogil:
@@ -853,7 +1000,11 @@ cdef void predict_forward(const NetSpec* net, const floating* X, const Batch* ba
     cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, i, n_out
     cdef const floating* a_prev = NULL
     cdef floating* a
-    if batch.indptr == NULL:
+    if net.embed_features > 0:
+        # V in ping, E in pong: layer 0 reads pong and writes ping
+        embed_rows(net, first_layer_input(net, X, batch, r0, r1, NULL), m, params, ping, pong)
+        a_prev = pong
+    elif batch.indptr == NULL:
         a_prev = first_layer_input(net, X, batch, r0, r1, NULL)
     for l in range(L):
         n_out = net.units[l + 1]
@@ -984,6 +1135,11 @@ cdef void forward_piece(const NetSpec* net, Py_ssize_t l, bint affine, const flo
     if affine:
         if l > 0:
             a_prev = ws + net.a_offset[l - 1] + r0 * net.units[l]
+        elif net.embed_features > 0:
+            embed_rows(net, first_layer_input(net, X, batch, r0, r1, ws), r1 - r0, params,
+                       ws + net.v_offset + r0 * 2 * net.embed_features * net.embed_freqs,
+                       ws + net.e_offset + r0 * net.units[0])
+            a_prev = ws + net.e_offset + r0 * net.units[0]
         elif batch.indptr == NULL:
             a_prev = first_layer_input(net, X, batch, r0, r1, ws)
         target = (ws + net.norm_offset[l] + r0 * n if normalized(net, l)
@@ -1111,6 +1267,8 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
     else:
         if l > 0:
             a_prev = ws + net.a_offset[l - 1]
+        elif net.embed_features > 0:
+            a_prev = ws + net.e_offset
         elif batch.order != NULL:
             a_prev = ws + net.input_offset          # the rows staged by the forward pass
         else:
@@ -1161,6 +1319,8 @@ cdef inline bint sync_after(const NetSpec* net, Py_ssize_t k) noexcept nogil:
     cdef Py_ssize_t L = net.n_layers
     if k < 2 * L:
         return k % 2 == 0 and batch_normalized(net, k // 2) and k // 2 < L - 1
+    if k - 2 * L >= 2 * (L - 1):
+        return False        # the embeddings' backward piece
     return (k - 2 * L) % 2 == 0 and batch_normalized(net, L - 2 - (k - 2 * L) // 2)
 
 
@@ -1179,8 +1339,9 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # of positive weight is not run (weight sum 0: the caller skips it).
     #
     # The batch is a sequence of pieces, each run over every row chunk: k = 2l, 2l+1
-    # for layer l's affine map and finish (forward), then 2L + 2(L-2-l) and the next for
-    # the two halves of hidden layer l's backward pass.  They run in one parallel
+    # for layer l's affine map and finish (forward; the embeddings come with layer 0's
+    # affine map), then 2L + 2(L-2-l) and the next for the two halves of hidden layer
+    # l's backward pass, then (4L - 2) the embeddings' backward pass.  They run in one parallel
     # region, except that a batch-normalized layer needs every chunk's sums after its
     # affine map and after the first half of its backward pass (sync_after): a new
     # region starts there, after the sums are merged in chunk order.
@@ -1188,7 +1349,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # so the results do not depend on it, in float32 too.
     cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers, r, k, k0, end
     cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1, positive = 0
-    cdef Py_ssize_t n_pieces = 4 * L - 2, loss_piece = 2 * L - 1
+    cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0)
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0, w
     cdef double* chunk_sums = scratch                  # the loss per row chunk
@@ -1260,12 +1421,17 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
     for task in prange(n_tasks, num_threads=T2, use_threads_if=T2 > 1,
                        schedule='dynamic', chunksize=1):
-        task_squares[task] = weight_gradient_block(
-            net, X, batch, net.task_layer[task], net.task_start[task],
-            min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
-            params, grads, ws, weight_sum)
+        if net.task_layer[task] < 0:
+            task_squares[task] = embed_gradient(net, X, batch, net.task_start[task], params,
+                                                grads, ws, weight_sum)
+        else:
+            task_squares[task] = weight_gradient_block(
+                net, X, batch, net.task_layer[task], net.task_start[task],
+                min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
+                params, grads, ws, weight_sum)
     for task in range(n_tasks):
-        layer_squares[net.task_layer[task]] += task_squares[task]
+        # the embeddings count with the first layer
+        layer_squares[max(net.task_layer[task], 0)] += task_squares[task]
     return loss
 
 
@@ -1283,6 +1449,8 @@ cdef void run_pieces(const NetSpec* net, const floating* X, const floating* Y,
                 loss[0] = 0     # the output layer's piece (it is never normalized)
             forward_piece(net, k // 2, k % 2 == 0, X, Y, sample_weight, batch, c, r0, r1,
                           params, ws, extras, unit_max, sums, loss)
+        elif k - 2 * L == 2 * (L - 1):
+            embed_backward(net, r0, r1, params, ws)
         else:
             backward_piece(net, L - 2 - (k - 2 * L) // 2, (k - 2 * L) % 2 == 0,
                            sample_weight, batch, c, r0, r1, params, ws, extras, sums)
@@ -1325,7 +1493,7 @@ cdef int check_input(const NetSpec* net, const Py_ssize_t[::1] indices,
                      Py_ssize_t n_samples) except -1:
     # X is dense (no indices, n_samples x n_features values) or CSR whose every column
     # index is a row of the first layer's weights
-    cdef Py_ssize_t problem, n_features = net.units[0]
+    cdef Py_ssize_t problem, n_features = net.n_inputs
     if n_samples < 1:
         raise ValueError("X has no rows")
     if indptr.shape[0] == 0:
@@ -1334,6 +1502,8 @@ cdef int check_input(const NetSpec* net, const Py_ssize_t[::1] indices,
                 f"dense X holds {n_values} values for {n_samples} rows, but the network's "
                 f"first layer takes {n_features} features per row")
         return 0
+    if net.embed_features > 0:
+        raise ValueError("periodic embeddings need dense X (sin and cos of a zero are not zero)")
     if indptr.shape[0] != n_samples + 1 or indices.shape[0] != n_values:
         raise ValueError("sparse X needs n_samples + 1 row pointers and one column index "
                          "per value")
@@ -1775,7 +1945,7 @@ cdef Py_ssize_t predict_block(const NetSpec* net, const floating* X, const Batch
     # product; sparse X is counted once by the caller)
     cdef Py_ssize_t bad = 0
     if batch.indptr == NULL:
-        bad = count_not_finite(X + r0 * net.units[0], (r1 - r0) * net.units[0])
+        bad = count_not_finite(X + r0 * net.n_inputs, (r1 - r0) * net.n_inputs)
     predict_forward(net, X, batch, r0, r1, params, ping, pong, out)
     return bad
 
@@ -1845,7 +2015,7 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     cdef Py_ssize_t n = X.shape[0], bad = 0
     cdef floating* scratch
     cdef Batch batch
-    if X.shape[1] != spec.units[0] or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
+    if X.shape[1] != spec.n_inputs or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
         raise ValueError("X and out do not match the network's input and output sizes")
     if params.shape[0] != spec.n_params:
         raise ValueError("params has the wrong size for this network")
@@ -1859,7 +2029,7 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     if scratch == NULL:
         raise MemoryError()
     with nogil:
-        bad = count_not_finite(&X[0, 0], n * spec.units[0])
+        bad = count_not_finite(&X[0, 0], n * spec.n_inputs)
         if bad == 0:
             predict_block(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
                           scratch, scratch + n * spec.max_layer_units)

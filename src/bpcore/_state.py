@@ -72,18 +72,21 @@ class ModelState:
         for 'quantile', whose outputs are then k per target (target-major).
     normalization : {None, 'batch', 'layer'}, default=None
         The hidden layers' normalization; its parameters follow the intercepts in the
-        buffer (see ``_layout.norm_slices``).
+        buffer (see ``_layout.param_groups``).
     residual : bool, default=False
         Skip connections around the hidden layers after the first whose width equals
         their input's.
+    embedding : (k, d) or None, default=None
+        Periodic embeddings of the F input features, k frequencies and d outputs each:
+        ``layer_units[0]`` is then F d, the first layer's input.
     """
 
     __slots__ = ("layer_units", "activation", "loss", "params", "coefs", "intercepts",
                  "encoder", "feature_names", "loss_param", "normalization", "residual",
-                 "norm", "_views", "_serial_network")
+                 "embedding", "groups", "_views", "_serial_network")
 
     def __init__(self, layer_units, activation, loss, params, encoder=None, feature_names=None,
-                 loss_param=(), normalization=None, residual=False):
+                 loss_param=(), normalization=None, residual=False, embedding=None):
         layer_units = tuple(int(u) for u in layer_units)
         if len(layer_units) < 2 or min(layer_units) < 1:
             raise ValueError(f"a network needs at least two positive layer sizes, got {layer_units}")
@@ -96,15 +99,21 @@ class ModelState:
             raise ValueError("the parameters must be a contiguous float32 or float64 vector")
         if normalization not in _layout.NORMALIZATIONS:
             raise ValueError(f"unknown normalization {normalization!r}")
-        expected = _layout.n_params(layer_units, normalization)
+        if embedding is not None:
+            embedding = tuple(int(e) for e in embedding)
+            if len(embedding) != 2 or min(embedding) < 1 or layer_units[0] % embedding[1]:
+                raise ValueError(f"an embedding (k, d) needs k, d >= 1 and d to divide the "
+                                 f"first layer's {layer_units[0]} inputs; got {embedding}")
+        expected = _layout.n_params(layer_units, normalization, embedding)
         if params.size != expected:
             raise ValueError(f"layers {list(layer_units)} with normalization "
                              f"{normalization!r} need {expected} parameters; "
                              f"the buffer holds {params.size}")
         if encoder is not None:
             _check_encoder(encoder, loss, layer_units[-1])
-        if feature_names is not None and len(feature_names) != layer_units[0]:
-            raise ValueError(f"{len(feature_names)} feature names for {layer_units[0]} inputs")
+        n_features = layer_units[0] // embedding[1] if embedding else layer_units[0]
+        if feature_names is not None and len(feature_names) != n_features:
+            raise ValueError(f"{len(feature_names)} feature names for {n_features} inputs")
         loss_param = tuple(float(p) for p in loss_param)
         needed = {"huber": "one δ > 0", "quantile": "quantiles in (0, 1), as many as divide "
                   "the outputs"}.get(loss)
@@ -122,13 +131,15 @@ class ModelState:
         self.loss_param = loss_param
         self.normalization = normalization
         self.residual = bool(residual)
+        self.embedding = embedding
         self._serial_network = None
         self._take(params)
 
     def _take(self, params):
         self.params = params
         self.coefs, self.intercepts = _layout.views(params, self.layer_units)
-        self.norm = _layout.norm_views(params, self.layer_units, self.normalization)
+        self.groups = _layout.group_views(params, self.layer_units, self.normalization,
+                                          self.embedding)
         self._views = (tuple(self.coefs), tuple(self.intercepts))
 
     def with_params(self, params):
@@ -138,7 +149,7 @@ class ModelState:
             raise ValueError("with_params needs a buffer of the same size and dtype")
         state = ModelState.__new__(ModelState)
         for name in ("layer_units", "activation", "loss", "encoder", "feature_names",
-                     "loss_param", "normalization", "residual"):
+                     "loss_param", "normalization", "residual", "embedding"):
             setattr(state, name, getattr(self, name))
         state._serial_network = self.serial_network     # one per fit, shared (read-only)
         state._take(params)
@@ -157,7 +168,8 @@ class ModelState:
         # goes through __init__'s checks, so a tampered state is refused
         return (ModelState, (self.layer_units, self.activation, self.loss,
                              self.current_params(), self.encoder, self.feature_names,
-                             self.loss_param, self.normalization, self.residual))
+                             self.loss_param, self.normalization, self.residual,
+                             self.embedding))
 
     def with_lists(self, coefs=_KEEP, intercepts=_KEEP):
         """The same model whose coefs_ / intercepts_ are the given lists (assigned by
@@ -181,7 +193,8 @@ class ModelState:
 
     @property
     def n_features(self):
-        return self.layer_units[0]
+        """Columns of X (the first layer takes their embeddings when there are some)."""
+        return self.layer_units[0] // self.embedding[1] if self.embedding else self.layer_units[0]
 
     @property
     def n_outputs(self):
@@ -200,11 +213,12 @@ class ModelState:
                 stages_input=True):
         """The kernels' Network for this layout."""
         hidden = [_network.ACTIVATION_CODES[self.activation]] * (len(self.layer_units) - 2)
-        return _network.Network(self.layer_units, hidden, _network.LOSS_CODES[self.loss],
-                                alpha, batch_capacity, n_threads, dropout, stages_input,
-                                self.output_loss_param(),
+        k, d = self.embedding or (0, 0)
+        return _network.Network((self.n_features,) + self.layer_units[1:], hidden,
+                                _network.LOSS_CODES[self.loss], alpha, batch_capacity,
+                                n_threads, dropout, stages_input, self.output_loss_param(),
                                 _network.NORMALIZATION_CODES[self.normalization],
-                                self.residual)
+                                self.residual, 0.1, k, d)
 
     def output_loss_param(self):
         """The loss parameter of each output (None when the loss has none)."""
@@ -296,14 +310,15 @@ def _checked_layer(array, name, shape, dtype):
     return converted
 
 
-def initial_params(rng, layer_units, init, activation, dtype, normalization=None):
+def initial_params(rng, layer_units, init, activation, dtype, normalization=None,
+                   embedding=None, frequency_scale=1.0):
     """The initial flat parameter vector, drawn from `rng` layer by layer.
 
     'glorot_uniform' draws as scikit-learn does (same weights for the same random
     state: weights, then biases, from U(-b, b) with b = sqrt(factor / (fan_in +
     fan_out)), factor 2 for logistic units and 6 otherwise); He and LeCun draw W with
-    variance 2/fan_in or 1/fan_in and start the biases at 0.  A normalization's
-    parameters follow, not drawn (see ``_layout.initial_norm_params``).
+    variance 2/fan_in or 1/fan_in and start the biases at 0.  The other groups follow
+    (see ``_layout.initial_groups``).
     """
     coefs, intercepts = [], []
     for fan_in, fan_out in zip(layer_units[:-1], layer_units[1:]):
@@ -322,4 +337,5 @@ def initial_params(rng, layer_units, init, activation, dtype, normalization=None
             coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
         intercepts.append(np.zeros(fan_out))
     return np.concatenate([_layout.pack(coefs, intercepts, dtype),
-                           _layout.initial_norm_params(layer_units, normalization).astype(dtype)])
+                           _layout.initial_groups(rng, layer_units, normalization, embedding,
+                                                  frequency_scale).astype(dtype)])

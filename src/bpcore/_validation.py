@@ -152,6 +152,10 @@ PARAMETER_RULES = {
     "label_smoothing": _interval(0, 1, True, False),
     "normalization": _either(_none(), _options("batch", "layer")),
     "residual": _boolean(),
+    "embedding": _either(_none(), _options("periodic")),
+    "n_frequencies": _interval(1, None, True, False, integer=True),
+    "embedding_dim": _interval(1, None, True, False, integer=True),
+    "frequency_scale": _interval(0, None, False, False),
     # bpcore.preprocessing.PiecewiseLinearEncoder
     "n_bins": _interval(1, None, True, False, integer=True),
     "subsample": _either(_none(), _interval(2, None, True, False, integer=True)),

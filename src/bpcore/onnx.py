@@ -9,7 +9,8 @@
     labels, probabilities = session.run(None, {"X": X.astype("float32")})
 
 The graph is the network's forward pass, in the model's dtype: a Gemm per layer
-(X W + b), each hidden layer's normalization (batch: with the running statistics;
+(X W + b; with periodic embeddings, first each feature's [sin, cos](2π c x) W + b
+through a relu), each hidden layer's normalization (batch: with the running statistics;
 layer: per row) and activation (identity, logistic, tanh, relu, leaky_relu, elu,
 gelu, softplus, swish), written with elementary operators so that onnxruntime runs
 them in float32 and float64 alike, the skip connections' additions, then the output:
@@ -122,6 +123,23 @@ def _normalization(graph, z, kind, norm, layer):
     return graph.op("Add", [scaled, graph.constant(norm["norm_shifts"][layer])])
 
 
+def _periodic_embedding(graph, x, groups):
+    """relu([sin(2π c x), cos(2π c x)] W + b) per feature, flattened feature-major to
+    (n, F d), as the kernels compute it."""
+    frequencies = groups["embedding_frequencies"][0]                  # (F, k)
+    weights = groups["embedding_weights"][0]                          # (F, 2k, d)
+    two_pi_c = graph.dtype.type(2 * np.pi) * frequencies              # rounded as the kernels
+    angle = graph.op("Mul", [graph.constant(two_pi_c[None]),           # (1, F, k)
+                             graph.op("Unsqueeze", [x, graph.constant([2], dtype=np.int64)])])
+    v = graph.op("Concat", [graph.op("Sin", [angle]), graph.op("Cos", [angle])], axis=2)
+    per_feature = graph.op("MatMul", [graph.op("Transpose", [v], perm=[1, 0, 2]),
+                                      graph.constant(weights)])       # (F, n, d)
+    e = graph.op("Add", [graph.op("Transpose", [per_feature], perm=[1, 0, 2]),
+                         graph.constant(groups["embedding_biases"][0])])
+    flat = graph.constant([0, weights.shape[0] * weights.shape[2]], dtype=np.int64)
+    return graph.op("Reshape", [graph.op("Relu", [e]), flat])
+
+
 def to_onnx(model, *, name=None, opset=OPSET):
     """The fitted model's forward pass as an ``onnx.ModelProto``.
 
@@ -147,8 +165,10 @@ def to_onnx(model, *, name=None, opset=OPSET):
     n_features = state.n_features
     params = state.current_params()
     coefs, intercepts = _layout.views(params, state.layer_units)
-    norm = _layout.norm_views(params, state.layer_units, state.normalization)
+    norm = _layout.group_views(params, state.layer_units, state.normalization, state.embedding)
     current = "X"
+    if state.embedding is not None:
+        current = _periodic_embedding(graph, current, norm)
     last = len(coefs) - 1
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
         W = graph.constant(coef, f"coef{layer}")
