@@ -110,6 +110,17 @@ def bpcore_recommended(task, seed):
     return recommended(random_state=seed)
 
 
+def bpcore_recommended_with(**options):
+    """The recommended settings with the given architecture options added."""
+    def build(task, seed):
+        model = bpcore_recommended(task, seed)
+        unknown = set(options) - set(model.get_params())
+        if unknown:
+            raise Unavailable(f"bpcore {bpcore.__version__} has no {sorted(unknown)}")
+        return model.set_params(**options)
+    return build
+
+
 def hgb(task, seed):
     model = HistGradientBoostingRegressor if task == "regression" \
         else HistGradientBoostingClassifier
@@ -137,6 +148,13 @@ MODELS = {
     "bpcore_default": Model(bpcore_default, "mlp"),
     "bpcore_recommended": Model(bpcore_recommended, "mlp"),
     "bpcore_recommended_ple": Model(bpcore_recommended, "mlp_ple"),
+    # the architecture options (each added to the recommended settings)
+    "bpcore_resnet_batchnorm": Model(bpcore_recommended_with(normalization="batch",
+                                                             residual=True), "mlp"),
+    "bpcore_resnet_layernorm": Model(bpcore_recommended_with(normalization="layer",
+                                                             residual=True), "mlp"),
+    "bpcore_plr": Model(bpcore_recommended_with(embedding="periodic", n_frequencies=16,
+                                                embedding_dim=16), "mlp"),
     "hgb": Model(hgb, "trees"),
     "lightgbm": Model(lightgbm, "trees"),
 }
