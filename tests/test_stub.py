@@ -44,7 +44,7 @@ def test_network_constructor_and_methods_match():
                   loss=_network.LOSS_CODES["log_loss"], alpha=0.0, batch_capacity=8,
                   n_threads=1, dropout=[0.0], stages_input=False,
                   loss_param=None, normalization=0, residual=False, norm_momentum=0.1,
-                  n_frequencies=0, embedding_dim=0)
+                  n_frequencies=0, embedding_dim=0, members=1)
     net = _network.Network(**{name: values[name] for name in parameter_names(init)})
     for node in network.body:
         if isinstance(node, ast.FunctionDef) and node.name != "__init__":

@@ -85,11 +85,13 @@ cdef inline double output_loss_delta(const floating* A, floating* delta,
                                      const Py_ssize_t* rows, Py_ssize_t first_row,
                                      const floating* sample_weight,
                                      Py_ssize_t n_rows, Py_ssize_t n_outputs,
-                                     int loss, const double* loss_param) noexcept nogil:
+                                     int loss, const double* loss_param,
+                                     Py_ssize_t members=1) noexcept nogil:
     # δᴸ = s (Aᴸ - Y), or s ψ(Aᴸ - Y) for a robust loss; returns Σᵢ sᵢ ℓ(aᵢ, yᵢ).
     # A = σᴸ(Zᴸ) comes from the forward pass.  loss_param: one p per output.
     #   A: IN, delta: OUT (n_rows x n_outputs); Y: IN, row i of the block is
-    #   Y[rows[first_row + i]] (or Y[first_row + i] when rows is NULL)
+    #   Y[rows[first_row + i / members]] (or Y[first_row + i / members] when rows is
+    #   NULL): an ensemble's block holds each row once per member
     cdef Py_ssize_t i, j, y_row
     cdef double total = 0, row_loss, s, p
     cdef double eps = FLT_EPSILON if floating is float else DBL_EPSILON
@@ -97,7 +99,7 @@ cdef inline double output_loss_delta(const floating* A, floating* delta,
     cdef floating* d_row
     cdef const floating* y_ptr
     for i in range(n_rows):
-        y_row = rows[first_row + i] if rows != NULL else first_row + i
+        y_row = rows[first_row + i // members] if rows != NULL else first_row + i // members
         y_ptr = Y + y_row * ldy
         s = sample_weight[y_row] if sample_weight != NULL else 1.0
         a_row = A + i * n_outputs

@@ -260,6 +260,16 @@ cdef struct NetSpec:
     Py_ssize_t dv_offset          # workspace: ∂J/∂V
     Py_ssize_t e_offset           # workspace: E = relu(V W + b) (batch x F d), layer 0's input
     Py_ssize_t de_offset          # workspace: ∂J/∂(V W + b)
+    # weight-sharing ensembles of K members (BatchEnsemble): layer l of member m
+    # computes ((a ∘ rˡₘ) Wˡ) ∘ sˡₘ + bˡₘ; the batch runs as K stacked copies, row i of
+    # the batch being stacked rows i K .. i K + K - 1 (member m at i K + m)
+    Py_ssize_t members            # K (1: a plain network)
+    Py_ssize_t* ens_r_offset      # L: rˡ (K x units[l]) in params, else -1
+    Py_ssize_t* ens_s_offset      # L: sˡ (K x units[l+1]) in params, else -1
+    Py_ssize_t* scaled_offset     # L: Ãˡ = Aˡ⁻¹ ∘ r (stacked x units[l]) (workspace)
+    Py_ssize_t* raw_offset        # L: Pˡ = Ãˡ Wˡ (stacked x units[l+1])
+    Py_ssize_t* dp_offset         # L: ∂J/∂Pˡ = δˡ ∘ s
+    Py_ssize_t* dscaled_offset    # L: ∂J/∂Ãˡ = ∂J/∂Pˡ Wˡᵀ
 
 
 cdef class Network:
@@ -295,6 +305,11 @@ cdef class Network:
         input to its output (a skip connection).
     norm_momentum : float, default=0.1
         Batch normalization's running statistics follow r ← (1 - m) r + m (batch's).
+    members : int, default=1
+        K > 1: a weight-sharing ensemble (BatchEnsemble): every layer's W is shared,
+        each member m has its own input and output scalings rₘ, sₘ and bias bₘ (the
+        intercepts are K x units), and each output row is K rows of out (member-minor).
+        Not with batch normalization or sparse X.
     n_frequencies, embedding_dim : int, default=0
         Periodic embeddings of the inputs when positive (k frequencies, d outputs):
         ``layer_units[0]`` is then the number F of features of X, each embedded as
@@ -302,9 +317,10 @@ cdef class Network:
         b (d); the first layer takes the F d values of the embeddings.  Dense X only.
 
     The parameter buffer holds every coefficient matrix, every intercept, then (when
-    normalized) each hidden layer's γ and β, then the embeddings' c, W and b (feature
-    by feature each), then (batch normalization) each hidden layer's running mean and
-    running variance, which no gradient touches.
+    normalized) each hidden layer's γ and β, then (ensembles) every layer's r, then
+    every layer's s, then the embeddings' c, W and b (feature by feature each), then
+    (batch normalization) each hidden layer's running mean and running variance, which
+    no gradient touches.
     """
     cdef NetSpec spec
 
@@ -312,8 +328,9 @@ cdef class Network:
                   Py_ssize_t batch_capacity, int n_threads, dropout=None,
                   bint stages_input=True, loss_param=None, int normalization=NORM_NONE,
                   bint residual=False, double norm_momentum=0.1, Py_ssize_t n_frequencies=0,
-                  Py_ssize_t embedding_dim=0):
-        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0
+                  Py_ssize_t embedding_dim=0, Py_ssize_t members=1):
+        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0, K = members
+        cdef Py_ssize_t stacked = batch_capacity * members
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
         if any(int(u) < 1 for u in layer_units) or batch_capacity < 1:
@@ -325,10 +342,13 @@ cdef class Network:
         if n_frequencies > 0:
             F = units[0]
             units[0] = F * embedding_dim        # the first layer's input: the embeddings
+        if members < 1 or (members > 1 and normalization == NORM_BATCH):
+            raise ValueError("members must be >= 1, and 1 with batch normalization")
         n_params = (sum(a * b + b for a, b in zip(units, units[1:])) + 4 * sum(units[1:L])
                     + F * n_frequencies * (1 + 2 * embedding_dim) + (units[0] if F else 0))
-        workspace = batch_capacity * (units[0] * 3 + F * 4 * n_frequencies + F
-                                      + 9 * sum(units[1:]))
+        n_params += (K - 1) * sum(units[1:]) + (2 * K * sum(units) if K > 1 else 0)
+        workspace = batch_capacity * (units[0] * 3 + F * 4 * n_frequencies + F) + stacked * (
+            13 * sum(units) + 1)
         if max(n_params, workspace, max(units) * batch_capacity) > MAX_ELEMENTS:
             raise ValueError(f"a network of layers {units} with batches of {batch_capacity} "
                              "rows needs more memory than can be addressed")
@@ -369,6 +389,16 @@ cdef class Network:
         self.spec.stat_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.branch_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
         self.spec.grad_a_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.ens_r_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.ens_s_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.scaled_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.raw_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.dp_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        self.spec.dscaled_offset = <Py_ssize_t*> malloc(L * sizeof(Py_ssize_t))
+        if (self.spec.ens_r_offset == NULL or self.spec.ens_s_offset == NULL
+                or self.spec.scaled_offset == NULL or self.spec.raw_offset == NULL
+                or self.spec.dp_offset == NULL or self.spec.dscaled_offset == NULL):
+            raise MemoryError()
         if (self.spec.residual == NULL or self.spec.scale_offset == NULL
                 or self.spec.running_offset == NULL or self.spec.norm_offset == NULL
                 or self.spec.dy_offset == NULL or self.spec.stat_offset == NULL
@@ -389,6 +419,9 @@ cdef class Network:
         self.spec.embed_freqs = n_frequencies
         self.spec.embed_dim = embedding_dim
         self.spec.n_inputs = F if F > 0 else units[0]
+        if K > 1:
+            # prediction's third block holds Ã of every layer, the input's included
+            self.spec.max_layer_units = max(self.spec.max_layer_units, units[0])
         if F > 0:
             # prediction blocks also hold V and E
             self.spec.max_layer_units = max(self.spec.max_layer_units, units[0],
@@ -412,9 +445,10 @@ cdef class Network:
             self.spec.coef_offset[l] = offset
             offset += self.spec.units[l] * self.spec.units[l + 1]
         self.spec.n_coefs = offset
+        self.spec.members = K
         for l in range(L):
             self.spec.intercept_offset[l] = offset
-            offset += self.spec.units[l + 1]
+            offset += K * self.spec.units[l + 1]        # one bias per member
         self.spec.normalization = normalization
         self.spec.norm_momentum = norm_momentum
         for l in range(L):
@@ -425,6 +459,15 @@ cdef class Network:
             for l in range(L - 1):
                 self.spec.scale_offset[l] = offset
                 offset += 2 * self.spec.units[l + 1]
+        for l in range(L):
+            self.spec.ens_r_offset[l] = self.spec.ens_s_offset[l] = -1
+        if K > 1:
+            for l in range(L):
+                self.spec.ens_r_offset[l] = offset
+                offset += K * self.spec.units[l]
+            for l in range(L):
+                self.spec.ens_s_offset[l] = offset
+                offset += K * self.spec.units[l + 1]
         self.spec.embed_offset = offset
         offset += F * n_frequencies * (1 + 2 * embedding_dim) + F * embedding_dim
         self.spec.n_trainable = offset
@@ -448,41 +491,58 @@ cdef class Network:
             offset += batch_capacity * units[0]
             self.spec.de_offset = offset
             offset += batch_capacity * units[0]
+        # per layer (every row once per member): A, δ, Z?, mask?, then normalization's
+        # Ẑ, ∂J/∂Y and 1/σ per row, a skip's branch and ∂J/∂A, an ensemble's Ã, P,
+        # ∂J/∂P and ∂J/∂Ã
         for l in range(L):
             self.spec.a_offset[l] = offset
-            offset += batch_capacity * self.spec.units[l + 1]
+            offset += stacked * self.spec.units[l + 1]
             self.spec.delta_offset[l] = offset
-            offset += batch_capacity * self.spec.units[l + 1]
+            offset += stacked * self.spec.units[l + 1]
             self.spec.z_offset[l] = -1
             self.spec.mask_offset[l] = -1
             if l < L - 1 and needs_z(self.spec.activation[l]):
                 self.spec.z_offset[l] = offset
-                offset += batch_capacity * self.spec.units[l + 1]
+                offset += stacked * self.spec.units[l + 1]
             if self.spec.keep[l] < 1:
                 self.spec.mask_offset[l] = offset
-                offset += batch_capacity * self.spec.units[l + 1]
+                offset += stacked * self.spec.units[l + 1]
             self.spec.norm_offset[l] = self.spec.dy_offset[l] = self.spec.stat_offset[l] = -1
             self.spec.branch_offset[l] = self.spec.grad_a_offset[l] = -1
             if self.spec.scale_offset[l] >= 0:
                 self.spec.norm_offset[l] = offset
-                offset += batch_capacity * self.spec.units[l + 1]
+                offset += stacked * self.spec.units[l + 1]
                 self.spec.dy_offset[l] = offset
-                offset += batch_capacity * self.spec.units[l + 1]
+                offset += stacked * self.spec.units[l + 1]
                 self.spec.stat_offset[l] = offset
-                offset += batch_capacity
+                offset += stacked
             if self.spec.residual[l]:
                 self.spec.branch_offset[l] = offset
-                offset += batch_capacity * self.spec.units[l + 1]
+                offset += stacked * self.spec.units[l + 1]
                 self.spec.grad_a_offset[l] = offset
-                offset += batch_capacity * self.spec.units[l + 1]
+                offset += stacked * self.spec.units[l + 1]
+            self.spec.scaled_offset[l] = self.spec.raw_offset[l] = -1
+            self.spec.dp_offset[l] = self.spec.dscaled_offset[l] = -1
+            if K > 1:
+                self.spec.scaled_offset[l] = offset
+                offset += stacked * self.spec.units[l]
+                self.spec.raw_offset[l] = offset
+                offset += stacked * self.spec.units[l + 1]
+                self.spec.dp_offset[l] = offset
+                offset += stacked * self.spec.units[l + 1]
+                self.spec.dscaled_offset[l] = offset
+                offset += stacked * self.spec.units[l]
         self.spec.train_workspace = offset
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
         self.spec.max_row_chunks = (batch_capacity + ROW_CHUNK - 1) // ROW_CHUNK
-        # weight-gradient tasks: (layer, first column), then (-1, feature) per embedding
+        # weight-gradient tasks: (layer, first column), then (-1, feature) per embedding,
+        # then for ensembles (-2 - layer, first input column) for the r's
         self.spec.n_tasks = F
         for l in range(L):
             self.spec.n_tasks += (self.spec.units[l + 1] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
+            if K > 1:
+                self.spec.n_tasks += (self.spec.units[l] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
         self.spec.task_layer = <int*> malloc(self.spec.n_tasks * sizeof(int))
         self.spec.task_start = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
         if self.spec.task_layer == NULL or self.spec.task_start == NULL:
@@ -497,6 +557,12 @@ cdef class Network:
             self.spec.task_layer[offset] = -1
             self.spec.task_start[offset] = c
             offset += 1
+        if K > 1:
+            for l in range(L):
+                for c in range(0, self.spec.units[l], COLUMN_CHUNK):
+                    self.spec.task_layer[offset] = -2 - l
+                    self.spec.task_start[offset] = c
+                    offset += 1
         self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
         # scratch: per row chunk the loss and weight sums, per task a gradient norm,
         # per update chunk a weight norm, batch normalization's sums, per layer a norm
@@ -534,6 +600,12 @@ cdef class Network:
         free(self.spec.stat_offset)
         free(self.spec.branch_offset)
         free(self.spec.grad_a_offset)
+        free(self.spec.ens_r_offset)
+        free(self.spec.ens_s_offset)
+        free(self.spec.scaled_offset)
+        free(self.spec.raw_offset)
+        free(self.spec.dp_offset)
+        free(self.spec.dscaled_offset)
 
     @property
     def n_params(self):
@@ -554,9 +626,13 @@ cdef class Network:
 
     def predict_workspace_size(self, Py_ssize_t chunk_rows):
         """Elements of the workspace `predict` needs for blocks of `chunk_rows` rows:
-        two blocks per thread as wide as the widest layer after the input (X itself is
-        read in place, dense or sparse)."""
-        return 2 * self.spec.n_threads * chunk_rows * self.spec.max_layer_units
+        per thread two blocks (three for an ensemble, each row once per member) as wide
+        as the widest layer after the input (X itself is read in place)."""
+        return predict_blocks(&self.spec) * self.spec.n_threads * chunk_rows * self.spec.max_layer_units
+
+    @property
+    def members(self):
+        return self.spec.members
 
     def workspace_layout(self):
         """Per layer, where Aˡ, δˡ, Zˡ and the dropout mask start in the training
@@ -777,18 +853,46 @@ cdef inline floating* branch_rows(const NetSpec* net, floating* ws, Py_ssize_t l
 
 cdef void layer_affine(const NetSpec* net, Py_ssize_t l, const floating* X, const Batch* batch,
                        Py_ssize_t r0, Py_ssize_t r1, const floating* a_prev,
-                       const floating* params, floating* out, floating* z) noexcept nogil:
+                       const floating* params, floating* out, floating* z,
+                       floating* scaled, floating* raw) noexcept nogil:
     # out = Aˡ⁻¹ Wˡ + bˡ for rows r0..r1 of the batch (a_prev: their inputs; sparse X is
     # read through batch), then σ, unless the layer is normalized (σ then follows the
     # normalization, in normalize_activate).  z: OUT, Z for the σ' that need it (or NULL)
-    cdef Py_ssize_t m = r1 - r0, n_in = net.units[l], n_out = net.units[l + 1]
-    if l == 0 and batch.indptr != NULL:
-        csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, out)
-    else:
-        rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
-                          params + net.coef_offset[l], out)
-    add_bias_activate(out, m, n_out, params + net.intercept_offset[l],
-                      IDENTITY if normalized(net, l) else net.activation[l], z)
+    # An ensemble of K members: each row is K rows of out (member m at K i + m), out =
+    # ((a ∘ rₘ) Wˡ) ∘ sₘ + bₘ, with a_prev holding K rows per row (the first layer: one,
+    # its input); Ã = a ∘ rₘ goes to `scaled` and Ã Wˡ to `raw` (OUT; raw may be out).
+    cdef Py_ssize_t m = r1 - r0, n_in = net.units[l], n_out = net.units[l + 1], i, j, member
+    cdef Py_ssize_t K = net.members
+    cdef const floating* r
+    cdef const floating* s
+    cdef const floating* src
+    cdef floating* dst
+    cdef int act = IDENTITY if normalized(net, l) else net.activation[l]
+    if K == 1:
+        if l == 0 and batch.indptr != NULL:
+            csr_rows_times_dense(X, batch, r0, r1, params + net.coef_offset[0], n_out, out)
+        else:
+            rows_times_matrix(False, <int> m, <int> n_out, <int> n_in, a_prev,
+                              params + net.coef_offset[l], out)
+        add_bias_activate(out, m, n_out, params + net.intercept_offset[l], act, z)
+        return
+    r = params + net.ens_r_offset[l]
+    s = params + net.ens_s_offset[l]
+    for i in range(m * K):
+        member = i % K
+        src = a_prev + (i // K if l == 0 else i) * n_in
+        dst = scaled + i * n_in
+        for j in range(n_in):
+            dst[j] = src[j] * r[member * n_in + j]
+    rows_times_matrix(False, <int> (m * K), <int> n_out, <int> n_in, scaled,
+                      params + net.coef_offset[l], raw)
+    for i in range(m * K):
+        member = i % K
+        for j in range(n_out):
+            out[i * n_out + j] = raw[i * n_out + j] * s[member * n_out + j]
+        add_bias_activate(out + i * n_out, 1, n_out,
+                          params + net.intercept_offset[l] + member * n_out, act,
+                          z + i * n_out if z != NULL else NULL)
 
 
 cdef inline void row_moments(const floating* x, Py_ssize_t n, double* mean,
@@ -927,17 +1031,38 @@ cdef void embed_rows(const NetSpec* net, const floating* x, Py_ssize_t m,
             E[r * width + j] = e if e > 0 else 0
 
 
-cdef void embed_backward(const NetSpec* net, Py_ssize_t r0, Py_ssize_t r1,
+cdef void input_backward(const NetSpec* net, Py_ssize_t r0, Py_ssize_t r1,
                          const floating* params, floating* ws) noexcept nogil:
-    # rows r0..r1: ∂J/∂E = δ⁰ W⁰ᵀ, through the relu: ∂J/∂(V W + b) (to de), and
-    # ∂J/∂V = ∂J/∂(V W + b) Wᵢᵀ per feature (to dv)
+    # Rows r0..r1 of the batch: the gradient with respect to the first layer's input,
+    # when something learns from it.  An ensemble: ∂J/∂Ã⁰ = ∂J/∂P⁰ W⁰ᵀ (K rows per row,
+    # for the r's).  Embeddings: ∂J/∂E = δ⁰ W⁰ᵀ (an ensemble's: Σₘ ∂J/∂Ã⁰ₘ ∘ rₘ),
+    # through the relu: ∂J/∂(V W + b) (to de), and ∂J/∂V = ∂J/∂(V W + b) Wᵢᵀ per
+    # feature (to dv).
     cdef Py_ssize_t F = net.embed_features, k = net.embed_freqs, d = net.embed_dim
-    cdef Py_ssize_t m = r1 - r0, i, width = net.units[0]
+    cdef Py_ssize_t K = net.members, m = r1 - r0, i, j, member, width = net.units[0]
     cdef floating* de = ws + net.de_offset + r0 * width
     cdef const floating* W = params + net.embed_offset + F * k
-    rows_times_matrix(True, <int> m, <int> width, <int> net.units[1],
-                      ws + net.delta_offset[0] + r0 * net.units[1], params + net.coef_offset[0],
-                      de)
+    cdef const floating* r
+    cdef floating* dscaled
+    if K > 1:
+        dscaled = ws + net.dscaled_offset[0] + r0 * K * width
+        rows_times_matrix(True, <int> (m * K), <int> width, <int> net.units[1],
+                          ws + net.dp_offset[0] + r0 * K * net.units[1],
+                          params + net.coef_offset[0], dscaled)
+        if F == 0:
+            return
+        r = params + net.ens_r_offset[0]
+        for i in range(m):
+            for j in range(width):
+                de[i * width + j] = 0
+            for member in range(K):
+                for j in range(width):
+                    de[i * width + j] = (de[i * width + j] + dscaled[(i * K + member) * width + j]
+                                         * r[member * width + j])
+    else:
+        rows_times_matrix(True, <int> m, <int> width, <int> net.units[1],
+                          ws + net.delta_offset[0] + r0 * net.units[1],
+                          params + net.coef_offset[0], de)
     multiply_derivative(de, ws + net.e_offset + r0 * width, <floating*> NULL, m * width, RELU)
     for i in range(F):
         gemm(c'N', c'T', <int> m, <int> (2 * k), <int> d, <floating> 1.0,
@@ -954,7 +1079,7 @@ cdef double embed_gradient(const NetSpec* net, const floating* X, const Batch* b
     # grads: OUT (feature i's part).  Returns their squared norm.
     cdef Py_ssize_t F = net.embed_features, k = net.embed_freqs, d = net.embed_dim
     cdef Py_ssize_t n_rows = batch.n_rows, r, j, width = net.units[0]
-    cdef floating inv_scale = <floating> (1.0 / weight_sum)
+    cdef floating inv_scale = <floating> (1.0 / (net.members * weight_sum))  # members' mean
     cdef floating* grad_c = grads + net.embed_offset + i * k
     cdef floating* grad_W = grads + net.embed_offset + F * k + i * 2 * k * d
     cdef floating* grad_b = grads + net.embed_offset + F * k + F * 2 * k * d + i * d
@@ -991,25 +1116,34 @@ cdef double embed_gradient(const NetSpec* net, const floating* X, const Batch* b
             + sum_of_squares(grad_c, 1, k, 0))
 
 
+cdef inline Py_ssize_t predict_blocks(const NetSpec* net) noexcept nogil:
+    # a prediction thread's scratch, in blocks of (its rows) x max_layer_units:
+    # ping and pong, and for an ensemble a third (Ã), each row once per member
+    return 3 * net.members if net.members > 1 else 2
+
+
 cdef void predict_forward(const NetSpec* net, const floating* X, const Batch* batch,
                           Py_ssize_t r0, Py_ssize_t r1, const floating* params,
-                          floating* ping, floating* pong, floating* out) noexcept nogil:
+                          floating* ping, floating* pong, floating* third,
+                          floating* out) noexcept nogil:
     # The forward pass of prediction for rows r0..r1: the hidden layers alternate
-    # between ping and pong ((r1 - r0) x max_layer_units each), Aᴸ goes to rows r0..r1
-    # of out (OUT).  Batch normalization uses the running statistics.
-    cdef Py_ssize_t m = r1 - r0, L = net.n_layers, l, i, n_out
+    # between ping and pong ((r1 - r0) K x max_layer_units each; third as big, for an
+    # ensemble's Ã), Aᴸ goes to rows r0 K..r1 K of out (OUT; K rows per row, one per
+    # member).  Batch normalization uses the running statistics.
+    cdef Py_ssize_t m = (r1 - r0) * net.members, L = net.n_layers, l, i, n_out
     cdef const floating* a_prev = NULL
     cdef floating* a
     if net.embed_features > 0:
         # V in ping, E in pong: layer 0 reads pong and writes ping
-        embed_rows(net, first_layer_input(net, X, batch, r0, r1, NULL), m, params, ping, pong)
+        embed_rows(net, first_layer_input(net, X, batch, r0, r1, NULL), r1 - r0, params, ping,
+                   pong)
         a_prev = pong
     elif batch.indptr == NULL:
         a_prev = first_layer_input(net, X, batch, r0, r1, NULL)
     for l in range(L):
         n_out = net.units[l + 1]
-        a = out + r0 * n_out if l == L - 1 else (ping if l % 2 == 0 else pong)
-        layer_affine(net, l, X, batch, r0, r1, a_prev, params, a, NULL)
+        a = out + r0 * net.members * n_out if l == L - 1 else (ping if l % 2 == 0 else pong)
+        layer_affine(net, l, X, batch, r0, r1, a_prev, params, a, NULL, third, a)
         if normalized(net, l):
             normalize_activate(net, l, m, params, a, a, NULL, NULL, NULL, NULL)
         if net.residual[l]:
@@ -1090,8 +1224,9 @@ cdef void layer_finish(const NetSpec* net, Py_ssize_t l, const floating* X, cons
                        Py_ssize_t r0, Py_ssize_t r1, const floating* params, floating* ws,
                        const Extras* extras, floating* unit_max, Sums* sums,
                        double* loss) noexcept nogil:
-    # Training, rows r0..r1 of layer l after its affine map: the normalization and σ,
-    # dead-unit tracking, dropout and the skip for hidden layers; the output error
+    # Training, rows r0..r1 of layer l after its affine map (stacked rows: an
+    # ensemble's row i of the batch is rows K i .. K i + K - 1): the normalization and
+    # σ, dead-unit tracking, dropout and the skip for hidden layers; the output error
     # δᴸ = s (Aᴸ - Y) and Σ sᵢ ℓᵢ (added to loss) for the output layer.
     cdef Py_ssize_t m = r1 - r0, n = net.units[l + 1], i, L = net.n_layers
     cdef floating* h = branch_rows(net, ws, l, r0)
@@ -1100,8 +1235,11 @@ cdef void layer_finish(const NetSpec* net, Py_ssize_t l, const floating* X, cons
     if l == L - 1:
         loss[0] += output_loss_delta(ws + net.a_offset[l] + r0 * n,
                                      ws + net.delta_offset[l] + r0 * n,
-                                     Y, n, batch.order, batch.first + r0, sample_weight, m, n,
-                                     net.loss, net.loss_param)
+                                     Y, n, batch.order, batch.first + r0 // net.members,
+                                     sample_weight, m, n, net.loss, net.loss_param,
+                                     net.members)
+        if net.members > 1:
+            scale_by_member(net, l, r0, r1, params, ws)
         return
     if normalized(net, l):
         normalize_activate(net, l, m, params, ws + net.norm_offset[l] + r0 * n, h,
@@ -1113,7 +1251,7 @@ cdef void layer_finish(const NetSpec* net, Py_ssize_t l, const floating* X, cons
         track_unit_max(h, m, n, unit_max + net.unit_offset[l])
     if extras.dropout and net.keep[l] < 1:
         apply_dropout(net, l, h, ws + net.mask_offset[l] + r0 * n, m, extras.seed,
-                      batch.first + r0)
+                      batch.first * net.members + r0)
     if net.residual[l]:
         a = ws + net.a_offset[l] + r0 * n
         a_prev = ws + net.a_offset[l - 1] + r0 * n
@@ -1126,15 +1264,16 @@ cdef void forward_piece(const NetSpec* net, Py_ssize_t l, bint affine, const flo
                         Py_ssize_t c, Py_ssize_t r0, Py_ssize_t r1, const floating* params,
                         floating* ws, const Extras* extras, floating* unit_max, Sums* sums,
                         double* loss) noexcept nogil:
-    # Training, row chunk c: layer l's affine map (affine) or its finish.  A batch-
-    # normalized layer's affine map ends with the chunk's moments (the finish waits for
-    # the whole batch's); every other layer finishes in the same piece.
-    cdef Py_ssize_t n = net.units[l + 1]
+    # Training, row chunk c (rows r0..r1 of the batch): layer l's affine map (affine)
+    # or its finish.  A batch-normalized layer's affine map ends with the chunk's
+    # moments (the finish waits for the whole batch's); every other layer finishes in
+    # the same piece.  An ensemble's layers work on K rows per row (q0..q1).
+    cdef Py_ssize_t n = net.units[l + 1], K = net.members, q0 = r0 * K, q1 = r1 * K
     cdef const floating* a_prev = NULL
     cdef floating* target
     if affine:
         if l > 0:
-            a_prev = ws + net.a_offset[l - 1] + r0 * net.units[l]
+            a_prev = ws + net.a_offset[l - 1] + q0 * net.units[l]
         elif net.embed_features > 0:
             embed_rows(net, first_layer_input(net, X, batch, r0, r1, ws), r1 - r0, params,
                        ws + net.v_offset + r0 * 2 * net.embed_features * net.embed_freqs,
@@ -1142,63 +1281,95 @@ cdef void forward_piece(const NetSpec* net, Py_ssize_t l, bint affine, const flo
             a_prev = ws + net.e_offset + r0 * net.units[0]
         elif batch.indptr == NULL:
             a_prev = first_layer_input(net, X, batch, r0, r1, ws)
-        target = (ws + net.norm_offset[l] + r0 * n if normalized(net, l)
-                  else branch_rows(net, ws, l, r0))
+        target = (ws + net.norm_offset[l] + q0 * n if normalized(net, l)
+                  else branch_rows(net, ws, l, q0))
         layer_affine(net, l, X, batch, r0, r1, a_prev, params, target,
-                     ws + net.z_offset[l] + r0 * n
-                     if net.z_offset[l] >= 0 and not normalized(net, l) else NULL)
+                     ws + net.z_offset[l] + q0 * n
+                     if net.z_offset[l] >= 0 and not normalized(net, l) else NULL,
+                     ws + net.scaled_offset[l] + q0 * net.units[l] if K > 1 else NULL,
+                     ws + net.raw_offset[l] + q0 * n if K > 1 else NULL)
         if batch_normalized(net, l):
             chunk_moments(net, l, target, sample_weight, batch, c, r0, r1, sums)
             return
     elif not batch_normalized(net, l):
         return          # finished with its affine map
-    layer_finish(net, l, X, Y, sample_weight, batch, r0, r1, params, ws, extras, unit_max,
+    layer_finish(net, l, X, Y, sample_weight, batch, q0, q1, params, ws, extras, unit_max,
                  sums, loss)
+
+
+cdef void scale_by_member(const NetSpec* net, Py_ssize_t l, Py_ssize_t q0, Py_ssize_t q1,
+                          const floating* params, floating* ws) noexcept nogil:
+    # an ensemble's ∂J/∂Pˡ = δˡ ∘ sₘ for rows q0..q1 (member m = q mod K)
+    cdef Py_ssize_t i, j, n = net.units[l + 1], K = net.members
+    cdef const floating* s = params + net.ens_s_offset[l]
+    cdef const floating* delta = ws + net.delta_offset[l] + q0 * n
+    cdef floating* dp = ws + net.dp_offset[l] + q0 * n
+    for i in range(q1 - q0):
+        for j in range(n):
+            dp[i * n + j] = delta[i * n + j] * s[(i % K) * n + j]
 
 
 cdef void backward_piece(const NetSpec* net, Py_ssize_t l, bint first, const floating* sample_weight,
                          const Batch* batch, Py_ssize_t c, Py_ssize_t r0, Py_ssize_t r1,
                          const floating* params, floating* ws, const Extras* extras,
                          Sums* sums) noexcept nogil:
-    # Training, row chunk c, hidden layer l (first: the first half):
-    #   ∂J/∂Aˡ = δˡ⁺¹ Wˡ⁺¹ᵀ (+ ∂J/∂Aˡ⁺¹ through layer l+1's skip), kept when layer l has
-    #   a skip; ∂J/∂Yˡ = ∂J/∂Aˡ ⊙ m ⊙ σ'(Yˡ) (m the dropout mask);
+    # Training, row chunk c (rows r0..r1 of the batch), hidden layer l (first: the
+    # first half):
+    #   ∂J/∂Aˡ = δˡ⁺¹ Wˡ⁺¹ᵀ (an ensemble's: (∂J/∂Pˡ⁺¹ Wˡ⁺¹ᵀ) ∘ rₘ, ∂J/∂Ãˡ⁺¹ kept)
+    #   (+ ∂J/∂Aˡ⁺¹ through layer l+1's skip), kept when layer l has a skip;
+    #   ∂J/∂Yˡ = ∂J/∂Aˡ ⊙ m ⊙ σ'(Yˡ) (m the dropout mask);
     #   normalized layers: δˡ = ∂J/∂Zˡ through the normalization (batch normalization
-    #   in the second half, after the chunks' sums are merged); else δˡ = ∂J/∂Yˡ.
+    #   in the second half, after the chunks' sums are merged); else δˡ = ∂J/∂Yˡ;
+    #   an ensemble's ∂J/∂Pˡ = δˡ ∘ sₘ.
     # δ, ∂J/∂Y and ∂J/∂A live in the rows' blocks of δˡ, dy and grad_a (ws: INOUT).
-    cdef Py_ssize_t m = r1 - r0, n = net.units[l + 1], n_next = net.units[l + 2], i, j
-    cdef floating* g = ws + net.delta_offset[l] + r0 * n
+    cdef Py_ssize_t K = net.members, q0 = r0 * K, q1 = r1 * K, m = q1 - q0
+    cdef Py_ssize_t n = net.units[l + 1], n_next = net.units[l + 2], i, j
+    cdef floating* g = ws + net.delta_offset[l] + q0 * n
     cdef floating* dy
+    cdef floating* dscaled
     cdef const floating* zhat
     cdef const floating* gamma
     cdef const floating* skip
     cdef const floating* z_in
+    cdef const floating* r_next
     cdef floating* inv_row
     cdef double* part_a
     cdef double* part_b
     cdef double h, mean_h, mean_hz, w
     if first:
-        rows_times_matrix(True, <int> m, <int> n, <int> n_next,
-                          ws + net.delta_offset[l + 1] + r0 * n_next,
-                          params + net.coef_offset[l + 1], g)
+        if K == 1:
+            rows_times_matrix(True, <int> m, <int> n, <int> n_next,
+                              ws + net.delta_offset[l + 1] + q0 * n_next,
+                              params + net.coef_offset[l + 1], g)
+        else:
+            dscaled = ws + net.dscaled_offset[l + 1] + q0 * n
+            rows_times_matrix(True, <int> m, <int> n, <int> n_next,
+                              ws + net.dp_offset[l + 1] + q0 * n_next,
+                              params + net.coef_offset[l + 1], dscaled)
+            r_next = params + net.ens_r_offset[l + 1]
+            for i in range(m):
+                for j in range(n):
+                    g[i * n + j] = dscaled[i * n + j] * r_next[(i % K) * n + j]
         if net.residual[l + 1]:
-            skip = ws + net.grad_a_offset[l + 1] + r0 * n
+            skip = ws + net.grad_a_offset[l + 1] + q0 * n
             for i in range(m * n):
                 g[i] = g[i] + skip[i]
         if net.residual[l]:
-            memcpy(ws + net.grad_a_offset[l] + r0 * n, g, m * n * sizeof(floating))
-        z_in = ws + net.z_offset[l] + r0 * n if net.z_offset[l] >= 0 else NULL
+            memcpy(ws + net.grad_a_offset[l] + q0 * n, g, m * n * sizeof(floating))
+        z_in = ws + net.z_offset[l] + q0 * n if net.z_offset[l] >= 0 else NULL
         if extras.dropout and net.keep[l] < 1:
-            multiply_dropout_derivative(g, branch_rows(net, ws, l, r0), z_in,
-                                        ws + net.mask_offset[l] + r0 * n, net.keep[l], m * n,
+            multiply_dropout_derivative(g, branch_rows(net, ws, l, q0), z_in,
+                                        ws + net.mask_offset[l] + q0 * n, net.keep[l], m * n,
                                         net.activation[l])
         else:
-            multiply_derivative(g, branch_rows(net, ws, l, r0), z_in, m * n, net.activation[l])
+            multiply_derivative(g, branch_rows(net, ws, l, q0), z_in, m * n, net.activation[l])
         if not normalized(net, l):
+            if K > 1:
+                scale_by_member(net, l, q0, q1, params, ws)
             return
-        dy = ws + net.dy_offset[l] + r0 * n
+        dy = ws + net.dy_offset[l] + q0 * n
         memcpy(dy, g, m * n * sizeof(floating))
-        zhat = ws + net.norm_offset[l] + r0 * n
+        zhat = ws + net.norm_offset[l] + q0 * n
         if net.normalization == NORM_BATCH:
             part_a = sums.part_a + c * net.max_layer_units
             part_b = sums.part_b + c * net.max_layer_units
@@ -1212,19 +1383,22 @@ cdef void backward_piece(const NetSpec* net, Py_ssize_t l, bint first, const flo
             return
     elif not batch_normalized(net, l):
         return
-    dy = ws + net.dy_offset[l] + r0 * n
-    zhat = ws + net.norm_offset[l] + r0 * n
+    dy = ws + net.dy_offset[l] + q0 * n
+    zhat = ws + net.norm_offset[l] + q0 * n
     gamma = params + net.scale_offset[l]
     if net.normalization == NORM_LAYER:
         # δ = (1/σ) (h - mean(h) - Ẑ mean(h Ẑ)), h = γ ∂J/∂Y, means over the row's units
-        inv_row = ws + net.stat_offset[l] + r0
+        inv_row = ws + net.stat_offset[l] + q0
         for i in range(m):
             row_projections(gamma, dy + i * n, zhat + i * n, n, &mean_h, &mean_hz)
             for j in range(n):
                 g[i * n + j] = <floating> (inv_row[i] * (gamma[j] * dy[i * n + j] - mean_h
                                                          - zhat[i * n + j] * mean_hz))
+        if K > 1:
+            scale_by_member(net, l, q0, q1, params, ws)
     else:
         # δᵢ = (1/σ) (hᵢ - (sᵢ/W) Σₖ hₖ - Ẑᵢ (sᵢ/W) Σₖ hₖ Ẑₖ), sums over the batch's rows
+        # (never an ensemble: its rows are the batch's)
         for i in range(m):
             w = row_weight(sample_weight, batch, r0 + i) / sums.weight_sum
             for j in range(n):
@@ -1238,57 +1412,82 @@ cdef inline double penalty_term(const NetSpec* net, double coef_squares,
     return 0.5 * net.alpha * coef_squares / weight_sum
 
 
+cdef const floating* layer_input(const NetSpec* net, const floating* X, const Batch* batch,
+                                 Py_ssize_t l, const floating* ws) noexcept nogil:
+    # the batch's rows of layer l's input, as the forward pass left them (dense X):
+    # Aˡ⁻¹, the embeddings, the staged rows of X or X's own
+    if l > 0:
+        return ws + net.a_offset[l - 1]
+    if net.embed_features > 0:
+        return ws + net.e_offset
+    if batch.order != NULL:
+        return ws + net.input_offset          # the rows staged by the forward pass
+    return X + batch.first * net.n_inputs
+
+
 cdef double weight_gradient_block(const NetSpec* net, const floating* X, const Batch* batch,
                                   Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
                                   const floating* params, floating* grads,
                                   const floating* ws, double weight_sum) noexcept nogil:
     # Output columns c0..c1 of layer l:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
-    # (the penalty's derivative: of penalty_term).
+    # (the penalty's derivative: of penalty_term).  An ensemble's K rows per row give
+    #   ∂J/∂Wˡ = Ãᵀ ∂J/∂P / (K Σs) + (α / Σs) W,  ∂J/∂bₘ = Σ_{rows of m} δ / (K Σs),
+    #   ∂J/∂sₘ = Σ_{rows of m} δ ∘ P / (K Σs)
+    # (J averages the members' losses).
     # grads: OUT (these columns only).  Returns Σ of these columns' squared gradients.
-    cdef Py_ssize_t n_rows = batch.n_rows, i, j, r
+    cdef Py_ssize_t K = net.members, n_rows = batch.n_rows * K, i, j, r, q, member
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
-    cdef const floating* a_prev
     cdef const floating* delta = ws + net.delta_offset[l]
     cdef const floating* coef = params + net.coef_offset[l]
+    cdef const floating* raw
     cdef floating* coef_grad = grads + net.coef_offset[l]
-    cdef floating* intercept_grad = grads + net.intercept_offset[l]
-    cdef floating inv_scale = <floating> (1.0 / weight_sum)
+    cdef floating* intercept_grad
+    cdef floating* s_grad
+    cdef floating inv_scale = <floating> (1.0 / (K * weight_sum))
     cdef floating penalty = <floating> (net.alpha / weight_sum)
     cdef const floating* dy
     cdef const floating* zhat
     cdef floating* scale_grad
     cdef floating* shift_grad
-    cdef double squares
+    cdef double squares = 0
     if c1 <= c0:
         return 0
     if l == 0 and batch.indptr != NULL:
         csr_transpose_times_dense(X, batch, delta, n_in, n_out, c0, c1, inv_scale, coef_grad)
     else:
-        if l > 0:
-            a_prev = ws + net.a_offset[l - 1]
-        elif net.embed_features > 0:
-            a_prev = ws + net.e_offset
-        elif batch.order != NULL:
-            a_prev = ws + net.input_offset          # the rows staged by the forward pass
-        else:
-            a_prev = X + batch.first * n_in
         # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
         gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
-             a_prev, <int> n_in, delta + c0, <int> n_out,
+             ws + net.scaled_offset[l] if K > 1 else layer_input(net, X, batch, l, ws),
+             <int> n_in, (ws + net.dp_offset[l] if K > 1 else delta) + c0, <int> n_out,
              <floating> 0.0, coef_grad + c0, <int> n_out)
     if net.alpha > 0:
         for i in range(n_in):
             for j in range(c0, c1):
                 coef_grad[i * n_out + j] += penalty * coef[i * n_out + j]
-    for j in range(c0, c1):
-        intercept_grad[j] = 0
-    for r in range(n_rows):
+    for member in range(K):
+        intercept_grad = grads + net.intercept_offset[l] + member * n_out
         for j in range(c0, c1):
-            intercept_grad[j] = intercept_grad[j] + delta[r * n_out + j]
-    for j in range(c0, c1):
-        intercept_grad[j] = intercept_grad[j] * inv_scale
-    squares = 0
+            intercept_grad[j] = 0
+        for r in range(batch.n_rows):
+            q = r * K + member
+            for j in range(c0, c1):
+                intercept_grad[j] = intercept_grad[j] + delta[q * n_out + j]
+        for j in range(c0, c1):
+            intercept_grad[j] = intercept_grad[j] * inv_scale
+        squares += sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0)
+        if K > 1:
+            raw = ws + net.raw_offset[l]
+            s_grad = grads + net.ens_s_offset[l] + member * n_out
+            for j in range(c0, c1):
+                s_grad[j] = 0
+            for r in range(batch.n_rows):
+                q = r * K + member
+                for j in range(c0, c1):
+                    s_grad[j] = s_grad[j] + delta[q * n_out + j] * raw[q * n_out + j]
+            for j in range(c0, c1):
+                s_grad[j] = s_grad[j] * inv_scale
+            squares += sum_of_squares(s_grad + c0, 1, c1 - c0, 0)
     if normalized(net, l):
         # ∂J/∂γ[j] = Σᵣ ∂J/∂Y[r, j] Ẑ[r, j] / Σs,  ∂J/∂β[j] = Σᵣ ∂J/∂Y[r, j] / Σs
         dy = ws + net.dy_offset[l]
@@ -1305,11 +1504,43 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
         for j in range(c0, c1):
             scale_grad[j] = scale_grad[j] * inv_scale
             shift_grad[j] = shift_grad[j] * inv_scale
-        squares = (sum_of_squares(scale_grad + c0, 1, c1 - c0, 0)
-                   + sum_of_squares(shift_grad + c0, 1, c1 - c0, 0))
+        squares += (sum_of_squares(scale_grad + c0, 1, c1 - c0, 0)
+                    + sum_of_squares(shift_grad + c0, 1, c1 - c0, 0))
     # while the block is still in cache
-    return (squares + sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
-            + sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0))
+    return squares + sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
+
+
+cdef double member_scale_gradient(const NetSpec* net, const floating* X, const Batch* batch,
+                                  Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
+                                  floating* grads, const floating* ws,
+                                  double weight_sum) noexcept nogil:
+    # An ensemble's input scalings, input columns c0..c1 of layer l:
+    #   ∂J/∂rₘ[i] = Σ_{rows of m} ∂J/∂Ã[q, i] a[q, i] / (K Σs)
+    # with a layer l's input (the first layer's: the batch's row, the same for every
+    # member).  grads: OUT.  Returns their squared norm.
+    cdef Py_ssize_t K = net.members, n_in = net.units[l], i, q, r
+    cdef Py_ssize_t member
+    cdef const floating* dscaled = ws + net.dscaled_offset[l]
+    cdef const floating* a = layer_input(net, X, batch, l, ws)
+    cdef const floating* a_row
+    cdef floating* r_grad
+    cdef floating inv_scale = <floating> (1.0 / (K * weight_sum))
+    cdef double squares = 0
+    if c1 > n_in:
+        c1 = n_in
+    for member in range(K):
+        r_grad = grads + net.ens_r_offset[l] + member * n_in
+        for i in range(c0, c1):
+            r_grad[i] = 0
+        for r in range(batch.n_rows):
+            q = r * K + member
+            a_row = a + (r if l == 0 else q) * n_in
+            for i in range(c0, c1):
+                r_grad[i] = r_grad[i] + dscaled[q * n_in + i] * a_row[i]
+        for i in range(c0, c1):
+            r_grad[i] = r_grad[i] * inv_scale
+        squares += sum_of_squares(r_grad + c0, 1, c1 - c0, 0)
+    return squares
 
 
 cdef inline bint sync_after(const NetSpec* net, Py_ssize_t k) noexcept nogil:
@@ -1320,7 +1551,7 @@ cdef inline bint sync_after(const NetSpec* net, Py_ssize_t k) noexcept nogil:
     if k < 2 * L:
         return k % 2 == 0 and batch_normalized(net, k // 2) and k // 2 < L - 1
     if k - 2 * L >= 2 * (L - 1):
-        return False        # the embeddings' backward piece
+        return False        # the input's backward piece
     return (k - 2 * L) % 2 == 0 and batch_normalized(net, L - 2 - (k - 2 * L) // 2)
 
 
@@ -1341,7 +1572,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # The batch is a sequence of pieces, each run over every row chunk: k = 2l, 2l+1
     # for layer l's affine map and finish (forward; the embeddings come with layer 0's
     # affine map), then 2L + 2(L-2-l) and the next for the two halves of hidden layer
-    # l's backward pass, then (4L - 2) the embeddings' backward pass.  They run in one parallel
+    # l's backward pass, then (4L - 2) the gradient of the first layer's input (for
+    # embeddings and an ensemble's r's).  An ensemble's layers run K rows per row.  They run in one parallel
     # region, except that a batch-normalized layer needs every chunk's sums after its
     # affine map and after the first half of its backward pass (sync_after): a new
     # region starts there, after the sums are merged in chunk order.
@@ -1349,7 +1581,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # so the results do not depend on it, in float32 too.
     cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers, r, k, k0, end
     cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1, positive = 0
-    cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0)
+    cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0 or net.members > 1)
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0, w
     cdef double* chunk_sums = scratch                  # the loss per row chunk
@@ -1357,7 +1589,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     cdef double* norm_scratch = scratch + net.norm_scratch
     cdef Sums sums
     for l in range(L):
-        flops += net.units[l] * net.units[l + 1]
+        flops += net.units[l] * net.units[l + 1] * net.members
         layer_squares[l] = 0
     sums.weight_squares = 0
     if sample_weight == NULL:
@@ -1421,18 +1653,23 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
     for task in prange(n_tasks, num_threads=T2, use_threads_if=T2 > 1,
                        schedule='dynamic', chunksize=1):
-        if net.task_layer[task] < 0:
+        if net.task_layer[task] == -1:
             task_squares[task] = embed_gradient(net, X, batch, net.task_start[task], params,
                                                 grads, ws, weight_sum)
+        elif net.task_layer[task] < -1:
+            task_squares[task] = member_scale_gradient(
+                net, X, batch, -2 - net.task_layer[task], net.task_start[task],
+                net.task_start[task] + COLUMN_CHUNK, grads, ws, weight_sum)
         else:
             task_squares[task] = weight_gradient_block(
                 net, X, batch, net.task_layer[task], net.task_start[task],
                 min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
                 params, grads, ws, weight_sum)
     for task in range(n_tasks):
-        # the embeddings count with the first layer
-        layer_squares[max(net.task_layer[task], 0)] += task_squares[task]
-    return loss
+        # the embeddings count with the first layer, the r's with their layer
+        l = net.task_layer[task]
+        layer_squares[l if l >= 0 else (0 if l == -1 else -2 - l)] += task_squares[task]
+    return loss / net.members      # the members' mean of Σ sᵢ ℓᵢ
 
 
 cdef void run_pieces(const NetSpec* net, const floating* X, const floating* Y,
@@ -1450,7 +1687,7 @@ cdef void run_pieces(const NetSpec* net, const floating* X, const floating* Y,
             forward_piece(net, k // 2, k % 2 == 0, X, Y, sample_weight, batch, c, r0, r1,
                           params, ws, extras, unit_max, sums, loss)
         elif k - 2 * L == 2 * (L - 1):
-            embed_backward(net, r0, r1, params, ws)
+            input_backward(net, r0, r1, params, ws)
         else:
             backward_piece(net, L - 2 - (k - 2 * L) // 2, (k - 2 * L) % 2 == 0,
                            sample_weight, batch, c, r0, r1, params, ws, extras, sums)
@@ -1504,6 +1741,8 @@ cdef int check_input(const NetSpec* net, const Py_ssize_t[::1] indices,
         return 0
     if net.embed_features > 0:
         raise ValueError("periodic embeddings need dense X (sin and cos of a zero are not zero)")
+    if net.members > 1:
+        raise ValueError("an ensemble's members scale X's columns: it needs dense X")
     if indptr.shape[0] != n_samples + 1 or indices.shape[0] != n_values:
         raise ValueError("sparse X needs n_samples + 1 row pointers and one column index "
                          "per value")
@@ -1939,14 +2178,17 @@ cdef Py_ssize_t count_not_finite(const floating* x, Py_ssize_t n) noexcept nogil
 
 cdef Py_ssize_t predict_block(const NetSpec* net, const floating* X, const Batch* batch,
                              Py_ssize_t r0, Py_ssize_t r1, const floating* params,
-                             floating* out, floating* ping, floating* pong) noexcept nogil:
+                             floating* out, floating* scratch) noexcept nogil:
     # rows r0..r1: the forward pass into out; returns the count of X's non-finite
     # entries among these rows (dense X: counted while the block is in cache for the
     # product; sparse X is counted once by the caller)
     cdef Py_ssize_t bad = 0
     if batch.indptr == NULL:
         bad = count_not_finite(X + r0 * net.n_inputs, (r1 - r0) * net.n_inputs)
-    predict_forward(net, X, batch, r0, r1, params, ping, pong, out)
+    # scratch: predict_blocks(net) blocks of (r1 - r0) x max_layer_units
+    cdef Py_ssize_t block = (r1 - r0) * net.members * net.max_layer_units
+    predict_forward(net, X, batch, r0, r1, params, scratch, scratch + block,
+                    scratch + 2 * block, out)
     return bad
 
 
@@ -1955,7 +2197,8 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
             floating[:, ::1] out, floating[::1] workspace, Py_ssize_t chunk_rows):
     """out = the network's output (after the output activation) for every row of X.
 
-    X as in `train_epoch`, with out.shape[0] rows.  Rows are processed in blocks of
+    X as in `train_epoch`, with out.shape[0] rows (an ensemble's out has K rows per row
+    of X, member-minor).  Rows are processed in blocks of
     `chunk_rows`, each thread taking whole blocks; the workspace holds
     ``net.predict_workspace_size(chunk_rows)`` elements.  Each thread first checks its
     block of X for NaN and infinity (while the block is in cache for the product).
@@ -1965,9 +2208,12 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
     """
     cdef NetSpec* spec = &net.spec
     cdef NetSpec local
-    cdef Py_ssize_t n = out.shape[0], n_blocks, c, r0, r1, block, flops = 0, l, bad = 0
+    cdef Py_ssize_t n = out.shape[0] // spec.members, n_blocks, c, r0, r1, block, flops = 0
+    cdef Py_ssize_t l, bad = 0, per_thread
     cdef Batch batch
     cdef int T, tid
+    if out.shape[0] != n * spec.members:
+        raise ValueError("out must have one row per member for each row of X")
     if n == 0:
         return 0
     check_input(spec, X_indices, X_indptr, X.shape[0], n)
@@ -1978,17 +2224,17 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be positive")
     chunk_rows = min(chunk_rows, n)
-    if workspace.shape[0] < 2 * spec.n_threads * chunk_rows * spec.max_layer_units:
+    if workspace.shape[0] < predict_blocks(spec) * spec.n_threads * chunk_rows * spec.max_layer_units:
         raise ValueError("the workspace does not hold the prediction blocks")
     batch.order = NULL
     batch.first = 0
     batch.n_rows = n
     batch.indices = pointer_or_null(X_indices)
     batch.indptr = pointer_or_null(X_indptr)
-    block = chunk_rows * spec.max_layer_units
+    per_thread = predict_blocks(spec) * chunk_rows * spec.max_layer_units
     n_blocks = n_chunks(n, chunk_rows)
     for l in range(spec.n_layers):
-        flops += spec.units[l] * spec.units[l + 1]
+        flops += spec.units[l] * spec.units[l + 1] * spec.members
     local = with_threads(spec, threads_for(n * flops, n_blocks, spec.n_threads))
     T = local.n_threads
     with nogil:
@@ -1999,7 +2245,7 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
             r0 = c * chunk_rows
             r1 = min(n, r0 + chunk_rows)
             bad += predict_block(&local, &X[0], &batch, r0, r1, &params[0], &out[0, 0],
-                                 &workspace[2 * tid * block], &workspace[(2 * tid + 1) * block])
+                                 &workspace[tid * per_thread])
     return bad
 
 
@@ -2015,8 +2261,10 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     cdef Py_ssize_t n = X.shape[0], bad = 0
     cdef floating* scratch
     cdef Batch batch
-    if X.shape[1] != spec.n_inputs or out.shape[0] != n or out.shape[1] != spec.units[spec.n_layers]:
-        raise ValueError("X and out do not match the network's input and output sizes")
+    if (X.shape[1] != spec.n_inputs or out.shape[0] != n * spec.members
+            or out.shape[1] != spec.units[spec.n_layers]):
+        raise ValueError("X and out do not match the network's input and output sizes "
+                         "(out: one row per member for each row of X)")
     if params.shape[0] != spec.n_params:
         raise ValueError("params has the wrong size for this network")
     if n == 0:
@@ -2025,15 +2273,14 @@ def predict_rows(Network net, const floating[:, ::1] X, const floating[::1] para
     batch.first = 0
     batch.indices = NULL
     batch.indptr = NULL
-    scratch = <floating*> malloc(2 * n * spec.max_layer_units * sizeof(floating))
+    scratch = <floating*> malloc(predict_blocks(spec) * n * spec.max_layer_units * sizeof(floating))
     if scratch == NULL:
         raise MemoryError()
     with nogil:
         bad = count_not_finite(&X[0, 0], n * spec.n_inputs)
         if bad == 0:
-            predict_block(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0],
-                          scratch, scratch + n * spec.max_layer_units)
-            if count_not_finite(&out[0, 0], n * spec.units[spec.n_layers]) > 0:
+            predict_block(spec, &X[0, 0], &batch, 0, n, &params[0], &out[0, 0], scratch)
+            if count_not_finite(&out[0, 0], n * spec.members * spec.units[spec.n_layers]) > 0:
                 bad = -1
     free(scratch)
     return bad
