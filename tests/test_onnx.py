@@ -140,3 +140,25 @@ def test_periodic_embeddings(normalization, dtype):
     np.testing.assert_allclose(probabilities, model.predict_proba(X), atol=TOLERANCE[dtype],
                                rtol=0)
     np.testing.assert_array_equal(labels, model.predict(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("options", [dict(), dict(normalization="layer", residual=True),
+                                     dict(embedding="periodic", n_frequencies=3,
+                                          embedding_dim=2)])
+def test_ensembles(options, dtype):
+    X, y = make_classification(300, 6, n_informative=4, n_classes=3, random_state=0)
+    X = X.astype(dtype)
+    for classes in (3, 2):
+        target = y if classes == 3 else (y > 0).astype(int)
+        model = fit(MLPClassifier((9, 9), n_members=4, max_iter=20, random_state=0,
+                                  **options), X, target)
+        labels, probabilities = session(model).run(None, {"X": X})
+        np.testing.assert_allclose(probabilities, model.predict_proba(X),
+                                   atol=TOLERANCE[dtype], rtol=0)
+        np.testing.assert_array_equal(labels, model.predict(X))
+    reg = fit(MLPRegressor(hidden_layer_sizes=(6, 6), n_members=3, max_iter=20,
+                           random_state=0, **options), X, y.astype(dtype))
+    (values,) = session(reg).run(None, {"X": X})
+    np.testing.assert_allclose(values.ravel(), reg.predict(X), rtol=0,
+                               atol=TOLERANCE[dtype] * 10)

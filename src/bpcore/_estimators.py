@@ -206,7 +206,9 @@ class _BaseMLP(BaseEstimator):
         if state is None or name not in state.groups:
             raise AttributeError(
                 f"'{type(self).__name__}' object has no attribute '{name}_'"
-                + ("" if state is None else f" ({option}={getattr(state, option)!r})"))
+                + ("" if state is None else
+                   f" ({'n_members' if option == 'members' else option}="
+                   f"{getattr(state, option)!r})"))
         return state.groups[name]
 
     def _norm_list(name, doc):
@@ -231,6 +233,12 @@ class _BaseMLP(BaseEstimator):
         embedding='periodic': W, (n_features, 2 n_frequencies, embedding_dim).""")
     embedding_biases_ = _embedding_array("embedding_biases", """With
         embedding='periodic': b, (n_features, embedding_dim).""")
+    member_input_scales_ = property(
+        lambda self: _BaseMLP._norm_list_get(self, "member_input_scales", "members"),
+        doc="""With n_members=k > 1: each layer's input scalings rₘ, (k, n_in).""")
+    member_output_scales_ = property(
+        lambda self: _BaseMLP._norm_list_get(self, "member_output_scales", "members"),
+        doc="""With n_members=k > 1: each layer's output scalings sₘ, (k, n_out).""")
     del _norm_list, _embedding_array
 
     @property
@@ -290,13 +298,18 @@ class _BaseMLP(BaseEstimator):
         if embedding is not None and sp.issparse(X):
             raise ValueError("embedding='periodic' needs dense X: the sine and cosine of a "
                              "zero are not zero. Densify X (X.toarray()).")
-        if not first_pass and (state.normalization, state.residual, state.embedding) != (
-                self.normalization, bool(self.residual), embedding):
+        if self.n_members > 1 and sp.issparse(X):
+            raise ValueError(f"n_members={self.n_members} needs dense X: each member scales "
+                             "its columns. Densify X (X.toarray()).")
+        if not first_pass and (state.normalization, state.residual, state.embedding,
+                               state.members) != (self.normalization, bool(self.residual),
+                                                  embedding, self.n_members):
             raise ValueError(
                 f"The fitted network has normalization={state.normalization!r}, residual="
-                f"{state.residual!r}, embedding (k, d)={state.embedding}; this call asks "
-                f"for normalization={self.normalization!r}, residual={self.residual!r}, "
-                f"embedding (k, d)={embedding}. Fit from scratch (warm_start=False).")
+                f"{state.residual!r}, embedding (k, d)={state.embedding}, n_members="
+                f"{state.members}; this call asks for normalization={self.normalization!r}, "
+                f"residual={self.residual!r}, embedding (k, d)={embedding}, n_members="
+                f"{self.n_members}. Fit from scratch (warm_start=False).")
         if not first_pass and list(state.layer_units) != layer_units:
             raise ValueError(
                 f"The fitted network has layer sizes {list(state.layer_units)} but this call "
@@ -320,13 +333,15 @@ class _BaseMLP(BaseEstimator):
             validation = self._validation_set(validation_data, encoder, dtype, Y.shape[1])
         if first_pass:
             start = initial_params(self._random_state, layer_units, self.init, self.activation,
-                                   dtype, self.normalization, embedding, self.frequency_scale)
+                                   dtype, self.normalization, embedding, self.frequency_scale,
+                                   self.n_members)
             self._reset_history(layer_units, start, validation is not None)
         else:
             start = state.current_params()   # assigned layers: converted, or refused by name
         layout = ModelState(layer_units, self.activation, loss, start, encoder,
                             self.__dict__.get("feature_names_in_"), self._loss_param(),
-                            self.normalization, bool(self.residual), embedding)
+                            self.normalization, bool(self.residual), embedding,
+                            self.n_members)
         params = start.copy()                # trained in place; published as copies
         with blas_single_threaded():
             if self.solver in STOCHASTIC_SOLVERS:
@@ -454,11 +469,13 @@ class _BaseMLP(BaseEstimator):
         return True
 
     # ---------------------------------------------------------------- prediction
-    def _validated_forward(self, X):
-        """The output layer's activations for X, and the state that computed them."""
+    def _validated_forward(self, X, members=False):
+        """The output layer's activations for X, and the state that computed them (with
+        `members`, each ensemble member's: (k, n, n_outputs))."""
         state = self.__dict__.get("_state")
         if (
-            state is not None
+            not members
+            and state is not None
             and type(X) is np.ndarray
             and X.ndim == 2
             and 0 < X.shape[0] <= _SMALL_ROWS
@@ -480,7 +497,7 @@ class _BaseMLP(BaseEstimator):
         X_checked = validate_data(view, X, ensure_all_finite=False, **checked)
         params = state.current_params()
         converted = X_checked.astype(state.dtype, copy=False)
-        output = state.forward(converted, params)
+        output = state.forward(converted, params, members)
         if output is None:
             validate_data(view, X, **checked)   # raises, naming NaN or infinity
             if X_checked.dtype != state.dtype:
@@ -491,7 +508,9 @@ class _BaseMLP(BaseEstimator):
                     "was scaled for training."
                 )
             raise ValueError("Input X contains NaN or infinity.")
-        bad = ~np.isfinite(output).all(axis=1)
+        bad = ~np.isfinite(output).all(axis=-1)
+        if members:
+            bad = bad.any(axis=0)
         if bad.any():
             if not np.isfinite(params).all():
                 raise ValueError(
@@ -711,6 +730,18 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     frequency_scale : float, default=0.1
         Standard deviation of the initial frequencies of embedding='periodic': larger
         values let the network fit sharper functions of each feature.
+    n_members : int, default=1
+        k > 1 trains a weight-sharing ensemble of k networks (BatchEnsemble, as in
+        TabM, Gorishniy et al., 2025): every layer's weight matrix W is shared, and
+        member m computes ((a ∘ rₘ) W) ∘ sₘ + bₘ with its own input scaling rₘ, output
+        scaling sₘ (`member_input_scales_`, `member_output_scales_`) and biases
+        (`intercepts_[l]` has shape (k, n_out)). Each batch runs as k stacked copies
+        through the same matrix products; the training loss is the members' mean; the
+        prediction is the mean of the members' outputs (probabilities, for the
+        classifier), and `predict_members` gives each member's, for their spread. The
+        first layer's rₘ start as random signs ±1, the other scalings at 1, every
+        member's biases at the same values. Dense X only; not with
+        normalization='batch'.
 
     Attributes
     ----------
@@ -762,6 +793,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     embedding_biases_ : ndarray of shape (n_features, embedding_dim)
         With embedding='periodic': views of the parameter buffer. ``coefs_[0]`` then
         has n_features × embedding_dim rows (feature-major).
+    member_input_scales_, member_output_scales_ : list of ndarray of shape (k, n_in) / (k, n_out)
+        With n_members=k > 1: each layer's rₘ and sₘ (views of the parameter buffer).
 
     Notes
     -----
@@ -817,6 +850,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         n_frequencies=48,
         embedding_dim=24,
         frequency_scale=0.1,
+        n_members=1,
         class_weight=None,
         label_smoothing=0.0,
     ):
@@ -942,12 +976,30 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
         """
-        output, state = self._validated_forward(X)
+        return self._probabilities(*self._validated_forward(X))
+
+    @staticmethod
+    def _probabilities(output, state):
         if len(state.encoder.classes_) == 1:   # fitted on one class: certain of it
             return np.ones((output.shape[0], 1), dtype=output.dtype)
         if state.n_outputs == 1:
             return np.hstack([1 - output, output])
         return output
+
+    def predict_members(self, X: ArrayLike) -> np.ndarray:
+        """Each ensemble member's class probabilities (see `n_members`): their mean is
+        `predict_proba`, their spread the members' disagreement.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y_prob : ndarray of shape (n_members, n_samples, n_classes)
+        """
+        outputs, state = self._validated_forward(X, members=True)
+        return np.stack([self._probabilities(output, state) for output in outputs])
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of `predict_proba`."""
@@ -1014,7 +1066,7 @@ default='squared_error'
     clip_value, param_change_tol, callbacks, weight_decay, lr_schedule,
     warmup_epochs, plateau_patience, plateau_factor, ema_decay, scoring,
     normalization, residual, embedding, n_frequencies, embedding_dim,
-    frequency_scale), are MLPClassifier's; see its documentation.
+    frequency_scale, n_members), are MLPClassifier's; see its documentation.
 
     Attributes
     ----------
@@ -1070,6 +1122,7 @@ default='squared_error'
         n_frequencies=48,
         embedding_dim=24,
         frequency_scale=0.1,
+        n_members=1,
         huber_delta=1.0,
         quantile=0.5,
     ):
@@ -1146,6 +1199,21 @@ default='squared_error'
             n_targets = output.shape[1] // k
             return output if n_targets == 1 else output.reshape(-1, n_targets, k)
         return output.ravel() if output.shape[1] == 1 else output
+
+    def predict_members(self, X: ArrayLike) -> np.ndarray:
+        """Each ensemble member's prediction (see `n_members`): their mean is
+        `predict`, their spread the members' disagreement.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_members, *predict(X).shape)
+        """
+        outputs, state = self._validated_forward(X, members=True)
+        return np.stack([self._output_to_prediction(output, state) for output in outputs])
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the targets.

@@ -22,8 +22,9 @@ OUTPUT_ACTIVATIONS = {
 }
 
 
-def param_slices(layer_units):
-    """Per layer, ((start, stop, shape) of the coefs, (start, stop) of the intercepts)."""
+def param_slices(layer_units, members=1):
+    """Per layer, ((start, stop, shape) of the coefs, (start, stop) of the intercepts);
+    an ensemble of K members has K intercepts per layer (K x n_out, member-major)."""
     pairs = list(zip(layer_units[:-1], layer_units[1:]))
     coef_slices, start = [], 0
     for n_in, n_out in pairs:
@@ -31,36 +32,42 @@ def param_slices(layer_units):
         start += n_in * n_out
     intercept_slices = []
     for _, n_out in pairs:
-        intercept_slices.append((start, start + n_out))
-        start += n_out
+        intercept_slices.append((start, start + members * n_out))
+        start += members * n_out
     return coef_slices, intercept_slices
+
+
+def intercept_shape(n_out, members=1):
+    return (members, n_out) if members > 1 else (n_out,)
 
 
 NORMALIZATIONS = (None, "batch", "layer")
 
 
-def _base(layer_units):
-    return sum(a * b + b for a, b in zip(layer_units[:-1], layer_units[1:]))
+def _base(layer_units, members=1):
+    return sum(a * b + members * b for a, b in zip(layer_units[:-1], layer_units[1:]))
 
 
-def n_params(layer_units, normalization=None, embedding=None):
+def n_params(layer_units, normalization=None, embedding=None, members=1):
     """Entries of the flat buffer: the weights and biases, then the other groups."""
-    return _base(layer_units) + sum(b - a for _, parts in param_groups(
-        layer_units, normalization, embedding) for a, b, _ in parts)
+    return _base(layer_units, members) + sum(b - a for _, parts in param_groups(
+        layer_units, normalization, embedding, members) for a, b, _ in parts)
 
 
-def param_groups(layer_units, normalization=None, embedding=None):
+def param_groups(layer_units, normalization=None, embedding=None, members=1):
     """Where the parameters after the intercepts are, in buffer order:
     [(name, [(start, stop, shape), ...]), ...].
 
     layer_units are the network's (with embeddings (k, d) the first is F d, F the
     features of X).  Normalization: 'norm_scales' (γ) and 'norm_shifts' (β), one part
-    per hidden layer, each layer's γ then β; embeddings: 'embedding_frequencies'
-    (F, k), 'embedding_weights' (F, 2k, d), 'embedding_biases' (F, d); batch
-    normalization: 'running_means' and 'running_vars', each layer's mean then variance.
+    per hidden layer, each layer's γ then β; an ensemble of K > 1 members:
+    'member_input_scales' (r, K x n_in) of every layer, then 'member_output_scales' (s,
+    K x n_out); embeddings: 'embedding_frequencies' (F, k), 'embedding_weights'
+    (F, 2k, d), 'embedding_biases' (F, d); batch normalization: 'running_means' and
+    'running_vars', each layer's mean then variance.
     """
     hidden = list(layer_units[1:-1])
-    start = _base(layer_units)
+    start = _base(layer_units, members)
     groups = []
 
     def per_layer(first, second):
@@ -74,6 +81,14 @@ def param_groups(layer_units, normalization=None, embedding=None):
 
     if normalization is not None:
         per_layer("norm_scales", "norm_shifts")
+    if members > 1:
+        for name, sizes in (("member_input_scales", layer_units[:-1]),
+                            ("member_output_scales", layer_units[1:])):
+            parts = []
+            for units in sizes:
+                parts.append((start, start + members * units, (members, units)))
+                start += members * units
+            groups.append((name, parts))
     if embedding is not None:
         k, d = embedding
         F = layer_units[0] // d
@@ -88,24 +103,31 @@ def param_groups(layer_units, normalization=None, embedding=None):
     return groups
 
 
-def group_views(flat, layer_units, normalization=None, embedding=None):
+def group_views(flat, layer_units, normalization=None, embedding=None, members=1):
     """{name: [array per part]} viewing the flat buffer (see param_groups)."""
     return {name: [flat[a:b].reshape(shape) for a, b, shape in parts]
-            for name, parts in param_groups(layer_units, normalization, embedding)}
+            for name, parts in param_groups(layer_units, normalization, embedding, members)}
 
 
-def initial_groups(rng, layer_units, normalization=None, embedding=None, frequency_scale=1.0):
+def initial_groups(rng, layer_units, normalization=None, embedding=None, frequency_scale=1.0,
+                   members=1):
     """The buffer's part after the intercepts for a new model: γ = 1, β = 0, running
-    mean 0 and variance 1 (as torch starts them); the embeddings' frequencies from
-    N(0, frequency_scale²) and their W, b from U(±1/√(2k)) (torch's Linear), drawn
-    from `rng`."""
-    base = _base(layer_units)
-    values = np.empty(n_params(layer_units, normalization, embedding) - base)
-    fixed = {"norm_scales": 1.0, "norm_shifts": 0.0, "running_means": 0.0, "running_vars": 1.0}
-    for name, parts in param_groups(layer_units, normalization, embedding):
-        for a, b, shape in parts:
+    mean 0 and variance 1 (as torch starts them); an ensemble's output scalings 1 and
+    input scalings 1, except the first layer's, random signs ±1 (so that the members
+    differ from the first step); the embeddings' frequencies from N(0,
+    frequency_scale²) and their W, b from U(±1/√(2k)) (torch's Linear), drawn from
+    `rng`."""
+    base = _base(layer_units, members)
+    values = np.empty(n_params(layer_units, normalization, embedding, members) - base)
+    fixed = {"norm_scales": 1.0, "norm_shifts": 0.0, "running_means": 0.0, "running_vars": 1.0,
+             "member_output_scales": 1.0}
+    for name, parts in param_groups(layer_units, normalization, embedding, members):
+        for index, (a, b, shape) in enumerate(parts):
             if name in fixed:
                 values[a - base:b - base] = fixed[name]
+            elif name == "member_input_scales":
+                values[a - base:b - base] = (rng.choice([-1.0, 1.0], b - a) if index == 0
+                                             else 1.0)
             elif name == "embedding_frequencies":
                 values[a - base:b - base] = rng.normal(0.0, frequency_scale, b - a)
             else:
@@ -114,11 +136,13 @@ def initial_groups(rng, layer_units, normalization=None, embedding=None, frequen
     return values
 
 
-def views(flat, layer_units):
-    """`coefs_` and `intercepts_` lists viewing the flat buffer."""
-    coef_slices, intercept_slices = param_slices(layer_units)
+def views(flat, layer_units, members=1):
+    """`coefs_` and `intercepts_` lists viewing the flat buffer (an ensemble's
+    intercepts are K x n_out)."""
+    coef_slices, intercept_slices = param_slices(layer_units, members)
     coefs = [flat[a:b].reshape(shape) for a, b, shape in coef_slices]
-    intercepts = [flat[a:b] for a, b in intercept_slices]
+    intercepts = [flat[a:b].reshape(intercept_shape(n_out, members))
+                  for (a, b), n_out in zip(intercept_slices, layer_units[1:])]
     return coefs, intercepts
 
 

@@ -79,14 +79,19 @@ class ModelState:
     embedding : (k, d) or None, default=None
         Periodic embeddings of the F input features, k frequencies and d outputs each:
         ``layer_units[0]`` is then F d, the first layer's input.
+    members : int, default=1
+        K > 1: a weight-sharing ensemble (every layer's W shared; per member input and
+        output scalings and biases; intercepts are K x n_out).  The model's output is
+        the members' mean.
     """
 
     __slots__ = ("layer_units", "activation", "loss", "params", "coefs", "intercepts",
                  "encoder", "feature_names", "loss_param", "normalization", "residual",
-                 "embedding", "groups", "_views", "_serial_network")
+                 "embedding", "members", "groups", "_views", "_serial_network")
 
     def __init__(self, layer_units, activation, loss, params, encoder=None, feature_names=None,
-                 loss_param=(), normalization=None, residual=False, embedding=None):
+                 loss_param=(), normalization=None, residual=False, embedding=None,
+                 members=1):
         layer_units = tuple(int(u) for u in layer_units)
         if len(layer_units) < 2 or min(layer_units) < 1:
             raise ValueError(f"a network needs at least two positive layer sizes, got {layer_units}")
@@ -104,7 +109,11 @@ class ModelState:
             if len(embedding) != 2 or min(embedding) < 1 or layer_units[0] % embedding[1]:
                 raise ValueError(f"an embedding (k, d) needs k, d >= 1 and d to divide the "
                                  f"first layer's {layer_units[0]} inputs; got {embedding}")
-        expected = _layout.n_params(layer_units, normalization, embedding)
+        members = int(members)
+        if members < 1 or (members > 1 and normalization == "batch"):
+            raise ValueError(f"an ensemble needs members >= 1, and 1 with batch "
+                             f"normalization; got {members}")
+        expected = _layout.n_params(layer_units, normalization, embedding, members)
         if params.size != expected:
             raise ValueError(f"layers {list(layer_units)} with normalization "
                              f"{normalization!r} need {expected} parameters; "
@@ -132,14 +141,15 @@ class ModelState:
         self.normalization = normalization
         self.residual = bool(residual)
         self.embedding = embedding
+        self.members = members
         self._serial_network = None
         self._take(params)
 
     def _take(self, params):
         self.params = params
-        self.coefs, self.intercepts = _layout.views(params, self.layer_units)
+        self.coefs, self.intercepts = _layout.views(params, self.layer_units, self.members)
         self.groups = _layout.group_views(params, self.layer_units, self.normalization,
-                                          self.embedding)
+                                          self.embedding, self.members)
         self._views = (tuple(self.coefs), tuple(self.intercepts))
 
     def with_params(self, params):
@@ -149,7 +159,7 @@ class ModelState:
             raise ValueError("with_params needs a buffer of the same size and dtype")
         state = ModelState.__new__(ModelState)
         for name in ("layer_units", "activation", "loss", "encoder", "feature_names",
-                     "loss_param", "normalization", "residual", "embedding"):
+                     "loss_param", "normalization", "residual", "embedding", "members"):
             setattr(state, name, getattr(self, name))
         state._serial_network = self.serial_network     # one per fit, shared (read-only)
         state._take(params)
@@ -169,7 +179,7 @@ class ModelState:
         return (ModelState, (self.layer_units, self.activation, self.loss,
                              self.current_params(), self.encoder, self.feature_names,
                              self.loss_param, self.normalization, self.residual,
-                             self.embedding))
+                             self.embedding, self.members))
 
     def with_lists(self, coefs=_KEEP, intercepts=_KEEP):
         """The same model whose coefs_ / intercepts_ are the given lists (assigned by
@@ -218,7 +228,7 @@ class ModelState:
                                 _network.LOSS_CODES[self.loss], alpha, batch_capacity,
                                 n_threads, dropout, stages_input, self.output_loss_param(),
                                 _network.NORMALIZATION_CODES[self.normalization],
-                                self.residual, 0.1, k, d)
+                                self.residual, 0.1, k, d, self.members)
 
     def output_loss_param(self):
         """The loss parameter of each output (None when the loss has none)."""
@@ -248,11 +258,13 @@ class ModelState:
             if len(arrays) != n_layers:
                 raise ValueError(f"{name} holds {len(arrays)} arrays; this model has "
                                  f"{n_layers} layers {list(self.layer_units)}.")
-        coef_slices, intercept_slices = _layout.param_slices(self.layer_units)
+        coef_slices, intercept_slices = _layout.param_slices(self.layer_units, self.members)
         flat = self.params.copy()    # the normalization's part is not assignable
         for name, arrays, slices in (
             ("coefs_", self.coefs, [(a, b, shape) for a, b, shape in coef_slices]),
-            ("intercepts_", self.intercepts, [(a, b, (b - a,)) for a, b in intercept_slices]),
+            ("intercepts_", self.intercepts,
+             [(a, b, _layout.intercept_shape(n_out, self.members))
+              for (a, b), n_out in zip(intercept_slices, self.layer_units[1:])]),
         ):
             for layer, (array, (start, stop, shape)) in enumerate(zip(arrays, slices)):
                 flat[start:stop] = _checked_layer(array, f"{name}[{layer}]", shape,
@@ -260,14 +272,16 @@ class ModelState:
         return flat
 
     # -------------------------------------------------------------- prediction
-    def forward(self, X, params=None):
+    def forward(self, X, params=None, members=False):
         """The output layer's activations for validated X (dense 2-D array of the
-        model's dtype, or scipy sparse); None when X holds NaN or infinity."""
+        model's dtype, or scipy sparse); None when X holds NaN or infinity.  An
+        ensemble's are the members' mean, or with `members` each member's, (K, n,
+        n_outputs)."""
         if params is None:
             params = self.current_params()
         inputs = _layout.kernel_input(X, params.dtype)
         n_samples = X.shape[0]
-        out = np.empty((n_samples, self.n_outputs), dtype=params.dtype)
+        out = np.empty((n_samples * self.members, self.n_outputs), dtype=params.dtype)
         if n_samples <= _SMALL_ROWS:
             # one block, on this thread: BLAS keeps its own settings
             net = self.serial_network
@@ -278,7 +292,17 @@ class ModelState:
             workspace = np.empty(net.predict_workspace_size(_BLOCK_ROWS), dtype=params.dtype)
             with blas_single_threaded():
                 bad = _network.predict(net, *inputs, params, out, workspace, _BLOCK_ROWS)
-        return None if bad else out
+        return None if bad else self._combine(out, members)
+
+    def _combine(self, out, members=False):
+        """The kernels' output, K rows per row for an ensemble, as the model's: the
+        members' mean, or with `members` (K, n, n_outputs)."""
+        if self.members == 1 and not members:
+            return out
+        per_member = out.reshape(-1, self.members, self.n_outputs)
+        if members:
+            return per_member.transpose(1, 0, 2)
+        return per_member.mean(axis=1)
 
     def forward_small(self, X):
         """The small-prediction path: X a C-ordered ndarray of the model's dtype, with
@@ -286,11 +310,11 @@ class ModelState:
         (assigned layers, non-finite input or output)."""
         if not self.views_unchanged():
             return None
-        out = np.empty((X.shape[0], self.n_outputs), dtype=self.params.dtype)
+        out = np.empty((X.shape[0] * self.members, self.n_outputs), dtype=self.params.dtype)
         # non-zero: X or the output holds NaN or infinity (the full path says which)
         if _PREDICT_ROWS[self.params.dtype](self.serial_network, X, self.params, out):
             return None
-        return out
+        return self._combine(out)
 
 
 def _checked_layer(array, name, shape, dtype):
@@ -311,7 +335,7 @@ def _checked_layer(array, name, shape, dtype):
 
 
 def initial_params(rng, layer_units, init, activation, dtype, normalization=None,
-                   embedding=None, frequency_scale=1.0):
+                   embedding=None, frequency_scale=1.0, members=1):
     """The initial flat parameter vector, drawn from `rng` layer by layer.
 
     'glorot_uniform' draws as scikit-learn does (same weights for the same random
@@ -336,6 +360,8 @@ def initial_params(rng, layer_units, init, activation, dtype, normalization=None
         else:  # lecun_normal
             coefs.append(rng.normal(0.0, np.sqrt(1.0 / fan_in), (fan_in, fan_out)))
         intercepts.append(np.zeros(fan_out))
+    if members > 1:       # every member starts from the same biases
+        intercepts = [np.tile(b, (members, 1)) for b in intercepts]
     return np.concatenate([_layout.pack(coefs, intercepts, dtype),
                            _layout.initial_groups(rng, layer_units, normalization, embedding,
-                                                  frequency_scale).astype(dtype)])
+                                                  frequency_scale, members).astype(dtype)])

@@ -156,6 +156,7 @@ PARAMETER_RULES = {
     "n_frequencies": _interval(1, None, True, False, integer=True),
     "embedding_dim": _interval(1, None, True, False, integer=True),
     "frequency_scale": _interval(0, None, False, False),
+    "n_members": _interval(1, None, True, False, integer=True),
     # bpcore.preprocessing.PiecewiseLinearEncoder
     "n_bins": _interval(1, None, True, False, integer=True),
     "subsample": _either(_none(), _interval(2, None, True, False, integer=True)),
@@ -205,6 +206,11 @@ def check_combinations(estimator, has_validation):
             f"normalization='batch' normalizes with the statistics of each batch; "
             f"batch_size={est.batch_size!r} has one row. Use batch_size >= 2 or "
             "normalization='layer'.")
+    if est.n_members > 1 and est.normalization == "batch":
+        raise InvalidParameterError(
+            f"n_members={est.n_members} stacks each batch once per member; batch "
+            "normalization's statistics would mix the members. Use normalization='layer' "
+            "or None.")
     if has_validation and est.solver == "lbfgs":
         raise ValueError(
             "X_val and y_val are scored after each epoch of 'sgd' or 'adam'; solver='lbfgs' "

@@ -13,7 +13,9 @@ The graph is the network's forward pass, in the model's dtype: a Gemm per layer
 through a relu), each hidden layer's normalization (batch: with the running statistics;
 layer: per row) and activation (identity, logistic, tanh, relu, leaky_relu, elu,
 gelu, softplus, swish), written with elementary operators so that onnxruntime runs
-them in float32 and float64 alike, the skip connections' additions, then the output:
+them in float32 and float64 alike, the skip connections' additions (an ensemble of k
+members: (n, k, units) tensors, ((a ∘ rₘ) W) ∘ sₘ + bₘ by MatMul, Mul and Add, and
+the mean of the members' outputs), then the output:
 
 - classifier: outputs ``label`` (the classes, as ``predict``) and ``probabilities``
   (as ``predict_proba``); multilabel ``label`` is the 0/1 indicator matrix;
@@ -115,8 +117,8 @@ def _normalization(graph, z, kind, norm, layer):
         centred = graph.op("Sub", [z, graph.constant(mean)])
         zhat = graph.op("Mul", [centred, graph.constant(inv_std)])
     else:
-        centred = graph.op("Sub", [z, graph.op("ReduceMean", [z], axes=[1], keepdims=1)])
-        variance = graph.op("ReduceMean", [graph.op("Mul", [centred, centred])], axes=[1],
+        centred = graph.op("Sub", [z, graph.op("ReduceMean", [z], axes=[-1], keepdims=1)])
+        variance = graph.op("ReduceMean", [graph.op("Mul", [centred, centred])], axes=[-1],
                             keepdims=1)
         zhat = graph.op("Div", [centred, graph.op("Sqrt", [graph.op("Add", [variance, eps])])])
     scaled = graph.op("Mul", [zhat, graph.constant(norm["norm_scales"][layer])])
@@ -164,17 +166,30 @@ def to_onnx(model, *, name=None, opset=OPSET):
     tensor_type = _TYPES[dtype]
     n_features = state.n_features
     params = state.current_params()
-    coefs, intercepts = _layout.views(params, state.layer_units)
-    norm = _layout.group_views(params, state.layer_units, state.normalization, state.embedding)
+    K = state.members
+    coefs, intercepts = _layout.views(params, state.layer_units, K)
+    norm = _layout.group_views(params, state.layer_units, state.normalization, state.embedding,
+                               K)
     current = "X"
     if state.embedding is not None:
         current = _periodic_embedding(graph, current, norm)
+    if K > 1:
+        # (n, 1, inputs): every member's row, broadcast against its scalings (K, inputs)
+        current = graph.op("Unsqueeze", [current, graph.constant([1], dtype=np.int64)])
     last = len(coefs) - 1
     for layer, (coef, intercept) in enumerate(zip(coefs, intercepts)):
         W = graph.constant(coef, f"coef{layer}")
         b = graph.constant(intercept, f"intercept{layer}")
         previous = current
-        current = graph.op("Gemm", [previous, W, b], base=f"z{layer}")
+        if K == 1:
+            current = graph.op("Gemm", [previous, W, b], base=f"z{layer}")
+        else:
+            # ((a ∘ rₘ) W) ∘ sₘ + bₘ, (n, K, units)
+            scaled = graph.op("Mul", [previous, graph.constant(
+                norm["member_input_scales"][layer])])
+            product = graph.op("MatMul", [scaled, W])
+            current = graph.op("Add", [graph.op("Mul", [product, graph.constant(
+                norm["member_output_scales"][layer])]), b], base=f"z{layer}")
         if layer < last:
             if state.normalization is not None:
                 current = _normalization(graph, current, state.normalization, norm, layer)
@@ -184,8 +199,19 @@ def to_onnx(model, *, name=None, opset=OPSET):
 
     outputs = []
     out_activation = state.out_activation
+    activated = None
+    if K > 1:
+        # each member's output, then their mean
+        per_member = {"softmax": lambda z: graph.op("Softmax", [z], axis=2),
+                      "logistic": lambda z: graph.op("Sigmoid", [z]),
+                      "exp": lambda z: graph.op("Exp", [z]),
+                      "identity": lambda z: z}[out_activation](current)
+        activated = graph.op("ReduceMean", [per_member], axes=[1], keepdims=0)
     if not is_classifier(model):
-        result = graph.op("Exp", [current]) if out_activation == "exp" else current
+        if activated is not None:
+            result = activated
+        else:
+            result = graph.op("Exp", [current]) if out_activation == "exp" else current
         shape = [None, state.n_outputs]
         k = state.n_quantiles
         if 1 < k < state.n_outputs:
@@ -199,10 +225,12 @@ def to_onnx(model, *, name=None, opset=OPSET):
         classes = np.asarray(state.encoder.classes_)
         multilabel = state.encoder.y_type_.startswith("multilabel")
         if out_activation == "softmax":
-            probabilities = graph.op("Softmax", [current], axis=1)
+            probabilities = (activated if activated is not None
+                             else graph.op("Softmax", [current], axis=1))
             index = graph.op("ArgMax", [probabilities], axis=1, keepdims=0)
         else:
-            positive = graph.op("Sigmoid", [current])
+            positive = (activated if activated is not None
+                        else graph.op("Sigmoid", [current]))
             half = graph.constant(0.5)
             above = graph.op("Cast", [graph.op("Greater", [positive, half])], to=TensorProto.INT64)
             if multilabel:

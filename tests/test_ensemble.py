@@ -1,0 +1,209 @@
+"""Weight-sharing ensembles (BatchEnsemble, n_members): against a torch model built here,
+finite differences, the thread count, partial_fit, pickling, ONNX and the checks."""
+
+import os
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
+
+import bpcore
+from bpcore import MLPClassifier, MLPRegressor, _network
+from bpcore._validation import InvalidParameterError
+
+from conftest import make_targets
+
+K = 3
+
+
+def data(n_rows=90, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n_rows, 5))
+    y = (X[:, 0] + X[:, 1] ** 2 > 0.8).astype(int) + (X[:, 2] > 0.5)
+    return X, y
+
+
+def quiet_fit(model, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
+
+
+def model(**params):
+    return MLPClassifier(**{**dict(hidden_layer_sizes=(6, 6), activation="tanh",
+                                   n_members=K, solver="sgd", learning_rate_init=0.05,
+                                   momentum=0.9, nesterovs_momentum=False, alpha=0.0,
+                                   batch_size=32, random_state=0), **params})
+
+
+def torch_twin(est, normalization=None, residual=False):
+    """BatchEnsemble in torch: x (n, K, n_in) -> ((x ∘ r) W) ∘ s + b per layer."""
+    torch = pytest.importorskip("torch")
+    t = lambda a: torch.nn.Parameter(torch.from_numpy(np.array(a, dtype=np.float64)))
+
+    class Net(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = torch.nn.ParameterList([t(W) for W in est.coefs_])
+            self.b = torch.nn.ParameterList([t(b) for b in est.intercepts_])
+            self.r = torch.nn.ParameterList([t(r) for r in est.member_input_scales_])
+            self.s = torch.nn.ParameterList([t(s) for s in est.member_output_scales_])
+            self.norms = torch.nn.ModuleList()
+            for l, W in enumerate(est.coefs_[:-1]):
+                norm = torch.nn.Identity()
+                if normalization == "layer":
+                    norm = torch.nn.LayerNorm(W.shape[1], dtype=torch.float64)
+                    with torch.no_grad():
+                        norm.weight.copy_(torch.from_numpy(est.norm_scales_[l]))
+                        norm.bias.copy_(torch.from_numpy(est.norm_shifts_[l]))
+                self.norms.append(norm)
+            self.skip = [residual and 0 < l and W.shape[0] == W.shape[1]
+                         for l, W in enumerate(est.coefs_[:-1])]
+
+        def forward(self, x):
+            x = x[:, None, :].expand(len(x), K, x.shape[1])
+            last = len(self.W) - 1
+            for l in range(last + 1):
+                z = ((x * self.r[l]) @ self.W[l]) * self.s[l] + self.b[l]
+                if l == last:
+                    return z                                   # (n, K, outputs)
+                h = torch.tanh(self.norms[l](z))
+                x = x + h if self.skip[l] else h
+
+    return Net()
+
+
+@pytest.mark.parametrize("normalization,residual", [(None, False), ("layer", True)])
+def test_training_is_torch(normalization, residual):
+    torch = pytest.importorskip("torch")
+    X, y = data()
+    est = model(normalization=normalization, residual=residual, max_iter=1)
+    quiet_fit(est, X, y)
+    net = torch_twin(est, normalization, residual)
+    quiet_fit(est.set_params(warm_start=True, max_iter=3, shuffle=False,
+                             n_iter_no_change=10**6), X, y)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
+    loss_sum = torch.nn.CrossEntropyLoss(reduction="sum")
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    curve = []
+    for _ in range(3):
+        total = 0.0
+        for start in range(0, len(X), 32):
+            xb, yb = Xt[start:start + 32], yt[start:start + 32]
+            optimizer.zero_grad()
+            # the members' mean of the batch's mean loss
+            loss = loss_sum(net(xb).reshape(len(xb) * K, -1), yb.repeat_interleave(K)) / (
+                len(xb) * K)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(xb)
+        curve.append(total / len(X))
+    np.testing.assert_allclose(est.loss_curve_[-3:], curve, rtol=1e-9)
+    for group, ours in [(net.W, est.coefs_), (net.b, est.intercepts_),
+                        (net.r, est.member_input_scales_), (net.s, est.member_output_scales_)]:
+        for theirs, mine in zip(group, ours):
+            np.testing.assert_allclose(mine, theirs.detach().numpy(), rtol=0, atol=1e-9)
+    with torch.no_grad():
+        members = torch.softmax(net(Xt), dim=2).numpy()               # (n, K, classes)
+    np.testing.assert_allclose(est.predict_members(X), members.transpose(1, 0, 2), atol=1e-9)
+    np.testing.assert_allclose(est.predict_proba(X), members.mean(axis=1), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(est.predict_proba(X[:2]), members[:2].mean(axis=1), atol=1e-9)
+
+
+@pytest.mark.parametrize("options", [dict(), dict(residual=True, normalization="layer"),
+                                     dict(n_frequencies=2, embedding_dim=3)])
+@pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
+def test_gradient_is_the_finite_difference(options, loss):
+    # weighted rows, α > 0, dropout, three row chunks; every parameter group checked
+    rng = np.random.default_rng(4)
+    units, n = [5, 8, 8, 3], 300
+    net = _network.Network(units, [_network.ACTIVATION_CODES["tanh"]] * 2,
+                           _network.LOSS_CODES[loss], 0.01, n, 2, [0.2, 0.1], True, None,
+                           _network.NORMALIZATION_CODES[options.get("normalization")],
+                           options.get("residual", False), 0.1,
+                           options.get("n_frequencies", 0), options.get("embedding_dim", 0), K)
+    theta = rng.normal(0, 0.5, net.n_params)
+    X = rng.normal(size=(n, 5))
+    Y = make_targets(loss, n, 3, rng)
+    weights = rng.uniform(0, 2, n)
+    workspace = np.empty(net.train_workspace_size)
+    none = np.empty(0, np.intp)
+
+    def objective(point):
+        grads = np.empty_like(point)
+        data_loss, penalty = _network.loss_gradient(net, X.ravel(), none, none, Y, weights,
+                                                    np.ascontiguousarray(point), grads,
+                                                    workspace, 5)
+        return data_loss + penalty, grads
+
+    _, grad = objective(theta)
+    for i in np.concatenate([rng.choice(net.n_params, 60, replace=False),
+                             np.arange(net.n_params - 40, net.n_params)]):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        numeric = (objective(theta + e)[0] - objective(theta - e)[0]) / 2e-6
+        assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(numeric)), (i, numeric, grad[i])
+
+
+@pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
+                    reason="needs OpenMP and two CPUs")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_independent_of_the_thread_count(dtype):
+    X, y = data(n_rows=900)
+    X = X.astype(dtype)
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            est = quiet_fit(model(hidden_layer_sizes=(64, 64), residual=True, dropout=0.1,
+                                  batch_size=400, max_iter=3, n_members=4), X, y,
+                            sample_weight=np.linspace(0, 2, len(y)))
+        results.append(est._params.copy())
+    np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_members_differ_partial_fit_and_pickle():
+    X, y = data(n_rows=400)
+    est = quiet_fit(model(solver="adam", learning_rate_init=0.01, max_iter=30), X, y)
+    members = est.predict_members(X)
+    assert members.shape == (K, 400, 3)
+    assert members.std(axis=0).mean() > 1e-3          # the random-sign start parts them
+    np.testing.assert_allclose(members.mean(axis=0), est.predict_proba(X), atol=1e-12)
+    assert est.score(X, y) > 0.8
+    assert est.intercepts_[0].shape == (K, 6) and est.member_input_scales_[0].shape == (K, 5)
+    copy = pickle.loads(pickle.dumps(est))
+    np.testing.assert_array_equal(copy.predict_proba(X), est.predict_proba(X))
+    # two partial_fits are a fit of two epochs
+    full = quiet_fit(model(max_iter=2, shuffle=False), X, y)
+    steps = model(shuffle=False)
+    for _ in range(2):
+        steps.partial_fit(X, y, classes=[0, 1, 2])
+    np.testing.assert_array_equal(full._params, steps._params)
+    reg = quiet_fit(MLPRegressor(hidden_layer_sizes=(32,), n_members=4, max_iter=200,
+                                 learning_rate_init=0.01, random_state=0), X, X[:, 0] * 2)
+    assert reg.score(X, X[:, 0] * 2) > 0.98
+    assert reg.predict_members(X[:7]).shape == (4, 7)
+
+
+def test_checks():
+    X, y = data()
+    with pytest.raises(InvalidParameterError, match="statistics would mix the members"):
+        model(normalization="batch").fit(X, y)
+    with pytest.raises(ValueError, match="needs dense X"):
+        model().fit(sp.csr_matrix(X), y)
+    with pytest.raises(InvalidParameterError, match="'n_members' parameter"):
+        model(n_members=0).fit(X, y)
+    est = quiet_fit(model(max_iter=1), X, y)
+    with pytest.raises(ValueError, match="n_members=3; this call asks.*n_members=2"):
+        est.set_params(warm_start=True, n_members=2).fit(X, y)
+    plain = quiet_fit(model(n_members=1, max_iter=1), X, y)
+    with pytest.raises(AttributeError, match=r"member_input_scales_' \(n_members=1\)"):
+        plain.member_input_scales_
+    assert plain.predict_members(X).shape == (1, len(X), 3)
+    # an assigned intercept of the wrong shape is named
+    est = quiet_fit(model(max_iter=1), X, y)
+    est.intercepts_ = [b[0] for b in est.intercepts_]
+    with pytest.raises(ValueError, match=r"intercepts_\[0\] has shape \(6,\).*\(3, 6\)"):
+        est.predict(X)
