@@ -269,7 +269,12 @@ cdef struct NetSpec:
     Py_ssize_t* scaled_offset     # L: Ãˡ = Aˡ⁻¹ ∘ r (stacked x units[l]) (workspace)
     Py_ssize_t* raw_offset        # L: Pˡ = Ãˡ Wˡ (stacked x units[l+1])
     Py_ssize_t* dp_offset         # L: ∂J/∂Pˡ = δˡ ∘ s
-    Py_ssize_t* dscaled_offset    # L: ∂J/∂Ãˡ = ∂J/∂Pˡ Wˡᵀ
+    Py_ssize_t* dscaled_offset    # L: ∂J/∂Ãˡ = ∂J/∂Pˡ Wˡᵀ (l > 0, or with embeddings)
+    bint first_by_member          # the first layer's gradients member by member (see
+                                  # weight_gradient_block): no ∂J/∂Ã⁰
+    Py_ssize_t member_temp        # workspace: per thread units[0] x COLUMN_CHUNK (Gₘ)
+    Py_ssize_t first_tasks        # weight-gradient tasks of the first layer (tasks 0..)
+    Py_ssize_t member_scratch     # scratch: per first-layer task K x units[0] sums
 
 
 cdef class Network:
@@ -532,6 +537,10 @@ cdef class Network:
                 offset += stacked * self.spec.units[l + 1]
                 self.spec.dscaled_offset[l] = offset
                 offset += stacked * self.spec.units[l]
+        self.spec.first_by_member = K > 1 and F == 0
+        self.spec.member_temp = offset
+        if self.spec.first_by_member:
+            offset += max(1, n_threads) * units[0] * COLUMN_CHUNK
         self.spec.train_workspace = offset
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
@@ -541,7 +550,7 @@ cdef class Network:
         self.spec.n_tasks = F
         for l in range(L):
             self.spec.n_tasks += (self.spec.units[l + 1] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
-            if K > 1:
+            if K > 1:       # (an upper bound: see first_by_member)
                 self.spec.n_tasks += (self.spec.units[l] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
         self.spec.task_layer = <int*> malloc(self.spec.n_tasks * sizeof(int))
         self.spec.task_start = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
@@ -558,11 +567,13 @@ cdef class Network:
             self.spec.task_start[offset] = c
             offset += 1
         if K > 1:
-            for l in range(L):
+            for l in range(1 if self.spec.first_by_member else 0, L):
                 for c in range(0, self.spec.units[l], COLUMN_CHUNK):
                     self.spec.task_layer[offset] = -2 - l
                     self.spec.task_start[offset] = c
                     offset += 1
+        self.spec.n_tasks = offset
+        self.spec.first_tasks = (units[1] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
         self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
         # scratch: per row chunk the loss and weight sums, per task a gradient norm,
         # per update chunk a weight norm, batch normalization's sums, per layer a norm
@@ -577,6 +588,10 @@ cdef class Network:
                                        * (1 + 2 * self.spec.max_layer_units)
                                        + 2 * self.spec.n_hidden_units
                                        + 2 * self.spec.max_layer_units)
+        # an ensemble's first-layer r sums, per task (the layer norms stay last)
+        self.spec.member_scratch = self.spec.scratch_size - L
+        if self.spec.first_by_member:
+            self.spec.scratch_size += self.spec.first_tasks * K * units[0]
 
     def __dealloc__(self):
         free(self.spec.loss_param)
@@ -1425,10 +1440,47 @@ cdef const floating* layer_input(const NetSpec* net, const floating* X, const Ba
     return X + batch.first * net.n_inputs
 
 
+cdef void first_layer_by_member(const NetSpec* net, const floating* X, const Batch* batch,
+                                Py_ssize_t c0, Py_ssize_t c1, const floating* params,
+                                floating* grads, const floating* ws, floating inv_scale,
+                                floating* temp, double* r_sums) noexcept nogil:
+    # An ensemble's first layer, output columns c0..c1, without ∂J/∂Ã⁰ (a product as
+    # large as the layer's forward pass): per member m, Gₘ = Xᵀ ∂J/∂Pₘ / (K Σs) (its
+    # rows of ∂J/∂P are every K-th: a leading dimension), then
+    #   ∂J/∂W⁰[i, j] = Σₘ rₘ[i] Gₘ[i, j],   r_sums[m, i] = Σ_{j in c0..c1} W⁰[i, j] Gₘ[i, j]
+    # (the task's part of ∂J/∂rₘ[i], merged over the tasks in their order).
+    # temp: units[0] x COLUMN_CHUNK, this thread's.
+    cdef Py_ssize_t K = net.members, n_in = net.units[0], n_out = net.units[1], width = c1 - c0
+    cdef Py_ssize_t i, j, member
+    cdef const floating* W = params + net.coef_offset[0]
+    cdef const floating* r
+    cdef floating* coef_grad = grads + net.coef_offset[0]
+    cdef double total
+    for member in range(K):
+        gemm(c'T', c'N', <int> n_in, <int> width, <int> batch.n_rows, inv_scale,
+             layer_input(net, X, batch, 0, ws), <int> n_in,
+             ws + net.dp_offset[0] + member * n_out + c0, <int> (K * n_out),
+             <floating> 0.0, temp, <int> width)
+        r = params + net.ens_r_offset[0] + member * n_in
+        for i in range(n_in):
+            total = 0
+            for j in range(width):
+                total += <double> W[i * n_out + c0 + j] * temp[i * width + j]
+            r_sums[member * n_in + i] = total
+            if member == 0:
+                for j in range(width):
+                    coef_grad[i * n_out + c0 + j] = r[i] * temp[i * width + j]
+            else:
+                for j in range(width):
+                    coef_grad[i * n_out + c0 + j] = (coef_grad[i * n_out + c0 + j]
+                                                     + r[i] * temp[i * width + j])
+
+
 cdef double weight_gradient_block(const NetSpec* net, const floating* X, const Batch* batch,
                                   Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
                                   const floating* params, floating* grads,
-                                  const floating* ws, double weight_sum) noexcept nogil:
+                                  const floating* ws, double weight_sum, floating* temp,
+                                  double* r_sums) noexcept nogil:
     # Output columns c0..c1 of layer l:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
     # (the penalty's derivative: of penalty_term).  An ensemble's K rows per row give
@@ -1455,6 +1507,9 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
         return 0
     if l == 0 and batch.indptr != NULL:
         csr_transpose_times_dense(X, batch, delta, n_in, n_out, c0, c1, inv_scale, coef_grad)
+    elif l == 0 and net.first_by_member:
+        first_layer_by_member(net, X, batch, c0, c1, params, grads, ws, inv_scale, temp,
+                              r_sums)
     else:
         # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
         gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
@@ -1581,9 +1636,10 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # so the results do not depend on it, in float32 too.
     cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers, r, k, k0, end
     cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1, positive = 0
-    cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0 or net.members > 1)
+    cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0)
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0, w
+    cdef floating* r_grad
     cdef double* chunk_sums = scratch                  # the loss per row chunk
     cdef double* task_squares = scratch + 2 * net.max_row_chunks
     cdef double* norm_scratch = scratch + net.norm_scratch
@@ -1664,11 +1720,23 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
             task_squares[task] = weight_gradient_block(
                 net, X, batch, net.task_layer[task], net.task_start[task],
                 min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
-                params, grads, ws, weight_sum)
+                params, grads, ws, weight_sum,
+                ws + net.member_temp + threadid() * net.units[0] * COLUMN_CHUNK,
+                scratch + net.member_scratch + task * net.members * net.units[0]
+                if net.first_by_member and task < net.first_tasks else NULL)
     for task in range(n_tasks):
         # the embeddings count with the first layer, the r's with their layer
         l = net.task_layer[task]
         layer_squares[l if l >= 0 else (0 if l == -1 else -2 - l)] += task_squares[task]
+    if net.first_by_member:
+        # the first layer's ∂J/∂r: its tasks' sums, in task order
+        r_grad = grads + net.ens_r_offset[0]
+        for r in range(net.members * net.units[0]):
+            w = 0
+            for task in range(net.first_tasks):
+                w += scratch[net.member_scratch + task * net.members * net.units[0] + r]
+            r_grad[r] = <floating> w
+        layer_squares[0] += sum_of_squares(r_grad, 1, net.members * net.units[0], 0)
     return loss / net.members      # the members' mean of Σ sᵢ ℓᵢ
 
 
