@@ -155,6 +155,7 @@ MODELS = {
                                                              residual=True), "mlp"),
     "bpcore_plr": Model(bpcore_recommended_with(embedding="periodic", n_frequencies=16,
                                                 embedding_dim=16), "mlp"),
+    "bpcore_ensemble": Model(bpcore_recommended_with(n_members=4), "mlp"),
     "hgb": Model(hgb, "trees"),
     "lightgbm": Model(lightgbm, "trees"),
 }
