@@ -10,7 +10,8 @@ with the same data and the same initial weights; the plain fit is timed before a
 after the options, and each option's figure is its median epoch time divided by the
 plain one's (the mean of the two plain medians): 1.05 means 5 % slower.  Skip
 connections need equal widths: they are timed on (256, 256, 128), against the plain
-fit of that network.
+fit of that network.  An ensemble of k members also shows its cost per member
+(× plain / k; k separate fits would be 1).
 """
 
 import argparse
@@ -41,7 +42,14 @@ OPTIONS = {
     "residual": dict(hidden_layer_sizes=(256, 256, 128), residual=True),
     "residual_batch_norm": dict(hidden_layer_sizes=(256, 256, 128), residual=True,
                                 normalization="batch"),
+    # periodic embeddings widen the first layer's input from F to F d (784 -> 3136)
+    "periodic_embedding": dict(embedding="periodic", n_frequencies=8, embedding_dim=4),
+    # k members run k times the rows through the same products: the figure to read is
+    # the cost per member, × plain / k (k separate fits: 1)
+    "ensemble_4": dict(n_members=4),
+    "ensemble_8": dict(n_members=8),
 }
+MEMBERS = {"ensemble_4": 4, "ensemble_8": 8}
 HIDDEN = (256, 128)
 
 
@@ -83,13 +91,16 @@ def main(argv=None):
     before = {h: epoch_seconds(X, y, args.repeats, hidden_layer_sizes=h) for h in networks}
     measured = {name: epoch_seconds(X, y, args.repeats, **OPTIONS[name]) for name in args.options}
     after = {h: epoch_seconds(X, y, args.repeats, hidden_layer_sizes=h) for h in networks}
-    print(f"\n| option | s/epoch | × plain |\n|---|---|---|")
+    print(f"\n| option | s/epoch | × plain | per member |\n|---|---|---|---|")
     for h in networks:
-        print(f"| plain {h} (before, after) | {before[h]:.4f}, {after[h]:.4f} | 1 |")
+        print(f"| plain {h} (before, after) | {before[h]:.4f}, {after[h]:.4f} | 1 | |")
     for name, seconds in measured.items():
         h = OPTIONS[name].get("hidden_layer_sizes", HIDDEN)
         plain = (before[h] + after[h]) / 2
-        print(f"| {name} `{OPTIONS[name]}` | {seconds:.4f} | {seconds / plain:.3f} |")
+        k = MEMBERS.get(name)
+        per_member = f"{seconds / plain / k:.3f}" if k else ""
+        print(f"| {name} `{OPTIONS[name]}` | {seconds:.4f} | {seconds / plain:.3f} | "
+              f"{per_member} |")
     return measured
 
 
