@@ -6,6 +6,7 @@ trees on tabular data sets, with the wall-clock time of each fit.
     python benchmarks/bench_accuracy.py --threads 1        # the same on a machine shared with other work
     python benchmarks/bench_accuracy.py --quick --datasets credit,diamonds   # a smoke test, seconds
     python benchmarks/bench_accuracy.py --report benchmarks/results/accuracy.json   # tables again
+    python benchmarks/bench_accuracy.py --report a.json b.json   # runs of other models, together
 
 The data sets are listed in tabular_datasets.py (`python benchmarks/tabular_datasets.py`
 prints their table); the models are the factories in MODELS below.
@@ -447,6 +448,28 @@ def pm(mean, std, digits):
     return f"{mean:.{digits}f}" + (f" ± {std:.{digits}f}" if std is not None else "")
 
 
+def combined(reports):
+    """Several runs' results as one: the runs of every report (a model and data set
+    run twice counts once, from the first report that has it), their models in order,
+    on the data sets and seeds they all have."""
+    first = reports[0]
+    meta = dict(first["meta"])
+    meta["models"] = list(dict.fromkeys(m for r in reports for m in r["meta"]["models"]))
+    meta["datasets"] = [d for d in meta["datasets"]
+                        if all(d in r["meta"]["datasets"] for r in reports)]
+    meta["seeds"] = [s for s in meta["seeds"] if all(s in r["meta"]["seeds"] for r in reports)]
+    meta["elapsed_seconds"] = sum(r["meta"].get("elapsed_seconds", 0) for r in reports)
+    seen, runs = set(), []
+    for report in reports:
+        for run in report["runs"]:
+            key = (run["model"], run["dataset"], run["seed"])
+            if (key not in seen and run["dataset"] in meta["datasets"]
+                    and run["seed"] in meta["seeds"]):
+                seen.add(key)
+                runs.append(run)
+    return {**first, "meta": meta, "runs": runs}
+
+
 def summary(results):
     """The markdown report and its numbers."""
     table = aggregate(results)
@@ -623,7 +646,7 @@ def parse(argv=None):
     parser.add_argument("--out", help="JSON results (default benchmarks/results/accuracy.json, "
                                       "accuracy-quick.json with --quick)")
     parser.add_argument("--plot", help="PNG dot plot (default: the JSON's path with .png)")
-    parser.add_argument("--report", metavar="JSON",
+    parser.add_argument("--report", metavar="JSON", nargs="+",
                         help="print the tables and draw the plot of an earlier run's JSON, "
                              "without running anything")
     args = parser.parse_args(argv)
@@ -635,7 +658,8 @@ def parse(argv=None):
     except (argparse.ArgumentTypeError, ValueError) as error:
         parser.error(str(error))
     if args.out is None:
-        args.out = args.report or RESULTS / ("accuracy-quick.json" if args.quick else "accuracy.json")
+        args.out = (args.report[0] if args.report
+                    else RESULTS / ("accuracy-quick.json" if args.quick else "accuracy.json"))
     if args.plot is None:
         args.plot = Path(args.out).with_suffix(".png")
     return args
@@ -644,7 +668,7 @@ def parse(argv=None):
 def main(argv=None):
     args = parse(argv)
     if args.report:
-        results = json.loads(Path(args.report).read_text())
+        results = combined([json.loads(Path(path).read_text()) for path in args.report])
     else:
         print(" ".join(f"{k} {v}" for k, v in versions().items()), flush=True)
         results = run(args)
