@@ -207,3 +207,21 @@ def test_checks():
     est.intercepts_ = [b[0] for b in est.intercepts_]
     with pytest.raises(ValueError, match=r"intercepts_\[0\] has shape \(6,\).*\(3, 6\)"):
         est.predict(X)
+
+
+def test_gradient_diagnostics_and_tags():
+    X, y = data(n_rows=40)
+    est = quiet_fit(model(max_iter=2), X, y)
+    grads = bpcore.loss_gradient(est, X, y, return_layers=True)
+    assert [g.shape for g in grads.intercept_grads] == [(K, 6), (K, 6), (K, 3)]
+    assert [g.shape for g in grads.other_grads["member_input_scales"]] == [(K, 5), (K, 6), (K, 6)]
+    assert grads.activations[1].shape == (40, K, 6) and grads.deltas[-1].shape == (40, K, 3)
+    # the members' outputs, as predict_members gives them
+    np.testing.assert_allclose(grads.activations[-1].transpose(1, 0, 2), est.predict_members(X),
+                               atol=1e-12)
+    report = bpcore.check_gradients(est, X, y)
+    assert report.layers[0]["n_checked"] == 5 * 6 + K * 6 + K * 5 + K * 6
+    assert max(layer["max_relative_error"] for layer in report.layers) < 1e-6
+    assert not est.__sklearn_tags__().input_tags.sparse
+    with pytest.raises(TypeError):
+        est.member_output_scales_[0] = np.ones((K, 6))

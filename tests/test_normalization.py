@@ -267,7 +267,7 @@ def test_batches_of_one_row_are_refused():
     X, y = data()
     with pytest.raises(InvalidParameterError, match="batch_size=1 has one row"):
         model(normalization="batch", batch_size=1).fit(X, y)
-    with pytest.raises(ValueError, match="needs batches of at least 2 rows; 1 training"):
+    with pytest.raises(ValueError, match="needs batches of at least 2 rows; n_samples=1 makes"):
         model(normalization="batch", batch_size="auto").fit(X[:1], y[:1])
     with pytest.raises(ValueError, match="at least two rows of positive weight"):
         model(normalization="batch", solver="lbfgs").fit(X[:1], y[:1])
@@ -354,3 +354,54 @@ def test_edited_running_variances_are_reported():
     for rows in (X[:2], X):
         with pytest.raises(ValueError, match="running_vars_ holds negative variances"):
             est.predict(rows)
+
+
+# ------------------------------------------------- found by a hostile review
+def test_the_weights_scale_does_not_matter():
+    X, y = data(n_rows=300)
+    plain = quiet_fit(model(normalization="batch", max_iter=3), X, y)
+    for scale in (1e-150, 1e160):
+        scaled = quiet_fit(model(normalization="batch", max_iter=3), X, y,
+                           sample_weight=np.full(len(y), scale))
+        assert np.isfinite(scaled._params).all()
+        np.testing.assert_allclose(scaled._params, plain._params, rtol=1e-9, atol=1e-12)
+    # all the weight on one row, to rounding: refused, not an infinite variance
+    weights = np.r_[1.0, 1e-17, np.zeros(len(y) - 2)]
+    with pytest.raises(ValueError, match="at least two rows of positive weight"):
+        model(normalization="batch", solver="lbfgs").fit(X, y, sample_weight=weights)
+
+
+def test_an_epoch_with_no_trainable_batch_is_refused():
+    X, y = data(n_rows=120)
+    with pytest.raises(ValueError, match="No batch of this epoch could be trained.*batch "
+                                         "normalization needs"):
+        model(normalization="batch", batch_size=2, shuffle=False).fit(
+            X, y, sample_weight=np.tile([1.0, 0.0], 60))
+    # batches skipped in part: the loss is the mean over the rows of the batches run
+    weights = np.ones(120)
+    weights[100:] = 0           # the last 20 rows: one batch of no weight
+    part = quiet_fit(model(batch_size=20, shuffle=False, max_iter=1), X, y,
+                     sample_weight=weights)
+    first = quiet_fit(model(batch_size=20, shuffle=False, max_iter=1), X[:100], y[:100])
+    np.testing.assert_allclose(part.loss_curve_, first.loss_curve_, rtol=1e-12)
+
+
+def test_the_parameter_groups_cannot_be_replaced():
+    X, y = data()
+    est = quiet_fit(model(normalization="batch", max_iter=1), X, y)
+    with pytest.raises(TypeError):
+        est.norm_scales_[0] = np.zeros(7)
+    with pytest.raises(AttributeError):
+        est.running_vars_ = []
+    assert est.__sklearn_tags__().input_tags.sparse
+
+
+def test_gradient_diagnostics_cover_every_parameter():
+    X, y = data(n_rows=40)
+    est = quiet_fit(model(normalization="layer", residual=True, max_iter=2), X, y)
+    grads = bpcore.loss_gradient(est, X, y, return_layers=True)
+    assert [g.shape for g in grads.other_grads["norm_scales"]] == [(7,), (7,), (5,)]
+    report = bpcore.check_gradients(est, X, y)
+    n_layer = [5 * 7 + 7 + 14, 7 * 7 + 7 + 14, 7 * 5 + 5 + 10, 5 * 3 + 3]
+    assert [layer["n_checked"] for layer in report.layers] == n_layer
+    assert max(layer["max_relative_error"] for layer in report.layers) < 1e-6

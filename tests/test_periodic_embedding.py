@@ -212,3 +212,18 @@ def test_state_pickle_and_checks():
     plain = quiet_fit(model(embedding=None, max_iter=1), X, y)
     with pytest.raises(AttributeError, match=r"embedding_weights_' \(embedding=None\)"):
         plain.embedding_weights_
+
+
+def test_non_finite_values_are_not_hidden_by_the_relu():
+    X, y = data(n_rows=200)
+    est = quiet_fit(model(max_iter=2), X, y)
+    huge = X[:3].copy()
+    huge[0, 0] = 1e308                  # 2π c x overflows: that row's output is not finite
+    with pytest.raises(ValueError, match="not finite"):
+        est.predict(huge)
+    est.embedding_weights_[:] = np.nan
+    with pytest.raises(ValueError, match="weights are not finite"):
+        est.predict(X)
+    report = bpcore.check_gradients(quiet_fit(model(max_iter=2), X[:30], y[:30]), X[:30], y[:30])
+    assert report.layers[0]["n_checked"] == 20 * 6 + 6 + 5 * K + 5 * 2 * K * D + 5 * D
+    assert max(layer["max_relative_error"] for layer in report.layers) < 1e-6

@@ -617,3 +617,13 @@ def test_robust_losses_in_float32_follow_float64(loss, options):
               for dtype in (np.float32, np.float64)]
     assert models[0]._params.dtype == np.float32
     np.testing.assert_allclose(models[0]._params, models[1]._params, rtol=1e-4, atol=1e-5)
+
+
+def test_loss_gradient_takes_quantile_targets_as_fit_does():
+    X, Y = regression_data(n_outputs=2)
+    model = quiet_fit(MLPRegressor(hidden_layer_sizes=(6,), loss="quantile",
+                                   quantile=[0.1, 0.5, 0.9], max_iter=3, random_state=0), X, Y)
+    grads = bpcore.loss_gradient(model, X, Y)
+    assert grads.coef_grads[-1].shape == (6, 6)      # 2 targets x 3 quantiles
+    report = bpcore.check_gradients(model, X[:20], Y[:20])
+    assert max(layer["max_relative_error"] for layer in report.layers) < 1e-6

@@ -191,10 +191,13 @@ class Engine:
         return data_loss + penalty, self.grads.astype(np.float64)
 
     def layer_activations(self, n_rows):
-        """Each layer's Aˡ and δˡ (copies) left in the workspace by `gradient`."""
+        """Each layer's Aˡ and δˡ (copies) left in the workspace by `gradient`; an
+        ensemble's are (n_rows, members, units)."""
         layout = self.net.workspace_layout()
-        pick = lambda start, units: self.workspace[start:start + n_rows * units].reshape(
-            n_rows, units).copy()
+        k = self.net.members
+        shape = (lambda units: (n_rows, k, units)) if k > 1 else (lambda units: (n_rows, units))
+        pick = lambda start, units: self.workspace[start:start + n_rows * k * units].reshape(
+            shape(units)).copy()
         return ([pick(p["A"], p["units"]) for p in layout],
                 [pick(p["delta"], p["units"]) for p in layout])
 

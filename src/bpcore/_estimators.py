@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _stopping, _training, _validation
+from . import _layout, _stopping, _training, _validation
 from ._engine import STOCHASTIC_SOLVERS
 from ._history import LayerHistory
 from ._state import _SMALL_ROWS, ModelState, classifier_loss, initial_params
@@ -53,7 +53,8 @@ __all__ = ["MLPClassifier", "MLPRegressor", "TrainingDivergedWarning", "Incompat
 #    pickle reads as format 3 with none.  The optimizer state adds its step count,
 #    moving average and plateau rule.
 # 4: ModelState adds the normalization (its parameters follow the intercepts in the
-#    buffer) and the skip connections; formats 2 and 3 read as format 4 with neither.
+#    buffer), the skip connections, the periodic embeddings and the ensemble's
+#    members; formats 2 and 3 read as format 4 with none of them.
 _STATE_FORMAT = 4
 _READABLE_FORMATS = (2, 3, 4)
 
@@ -209,7 +210,9 @@ class _BaseMLP(BaseEstimator):
                 + ("" if state is None else
                    f" ({'n_members' if option == 'members' else option}="
                    f"{getattr(state, option)!r})"))
-        return state.groups[name]
+        # a tuple of the buffer's views: edit them in place; an element cannot be
+        # replaced (the model would not see it)
+        return tuple(state.groups[name])
 
     def _norm_list(name, doc):
         return property(lambda self: _BaseMLP._norm_list_get(self, name), doc=doc)
@@ -316,6 +319,11 @@ class _BaseMLP(BaseEstimator):
                 f"needs {layer_units}: hidden_layer_sizes or the number of outputs "
                 "changed. Fit from scratch (warm_start=False)."
             )
+        n_params = _layout.n_params(layer_units, self.normalization, embedding, self.n_members)
+        if n_params > 2**48:
+            raise ValueError(
+                f"A network of layer sizes {layer_units} with these options needs {n_params} "
+                "parameters: more than can be allocated.")
         self._random_state = check_random_state(self.random_state)
         loss = self._loss_name(encoder)
         if self.residual and not any(a == b for a, b in zip(hidden, hidden[1:])):
@@ -533,7 +541,8 @@ class _BaseMLP(BaseEstimator):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
+        # embeddings and ensembles need dense X
+        tags.input_tags.sparse = self.embedding is None and self.n_members == 1
         return tags
 
     # --------------------------------------------------------------- pickling

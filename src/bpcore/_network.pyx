@@ -844,7 +844,8 @@ cdef struct Sums:
     double* sum_a            # per unit of the layer merged last: Σ ∂J/∂Y
     double* sum_b            #                                     Σ ∂J/∂Y Ẑ
     double weight_sum        # Σ s over the batch
-    double weight_squares    # Σ s² over the batch
+    double weight_scale      # 1 / the batch's largest weight: the moments' row weights
+    double unbiased          # the variance's factor 1 / (1 - Σ s² / (Σ s)²) (n / (n - 1))
 
 
 cdef inline bint normalized(const NetSpec* net, Py_ssize_t l) noexcept nogil:
@@ -1043,7 +1044,7 @@ cdef void embed_rows(const NetSpec* net, const floating* x, Py_ssize_t m,
     for r in range(m):
         for j in range(width):
             e = E[r * width + j] + b[j]
-            E[r * width + j] = e if e > 0 else 0
+            E[r * width + j] = 0 if e <= 0 else e     # NaN passes, as in np.maximum
 
 
 cdef void input_backward(const NetSpec* net, Py_ssize_t r0, Py_ssize_t r1,
@@ -1180,7 +1181,7 @@ cdef void chunk_moments(const NetSpec* net, Py_ssize_t l, const floating* Z,
         mean[j] = 0
         m2[j] = 0
     for i in range(r1 - r0):
-        w = row_weight(sample_weight, batch, r0 + i)
+        w = row_weight(sample_weight, batch, r0 + i) * sums.weight_scale
         total += w
         for j in range(n):
             mean[j] += w * Z[i * n + j]
@@ -1190,7 +1191,7 @@ cdef void chunk_moments(const NetSpec* net, Py_ssize_t l, const floating* Z,
     for j in range(n):
         mean[j] /= total
     for i in range(r1 - r0):
-        w = row_weight(sample_weight, batch, r0 + i)
+        w = row_weight(sample_weight, batch, r0 + i) * sums.weight_scale
         for j in range(n):
             d = Z[i * n + j] - mean[j]
             m2[j] += w * d * d
@@ -1221,8 +1222,7 @@ cdef void merge_moments(const NetSpec* net, Py_ssize_t l, Py_ssize_t row_chunks,
             mean[j] += d * f
             m2[j] += sums.part_b[c * net.max_layer_units + j] + d * d * total * f
         total += w
-    unbiased = sums.weight_sum * sums.weight_sum / (
-        sums.weight_sum * sums.weight_sum - sums.weight_squares)
+    unbiased = sums.unbiased
     if params != NULL:
         running = params + net.running_offset[l]
     for j in range(n):
@@ -1638,7 +1638,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1, positive = 0
     cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0)
     cdef int T1, T2
-    cdef double loss = 0, weight_sum = 0, w
+    cdef double loss = 0, weight_sum = 0, w, largest = 0, sum_u = 0, sum_uu = 0, ratio
     cdef floating* r_grad
     cdef double* chunk_sums = scratch                  # the loss per row chunk
     cdef double* task_squares = scratch + 2 * net.max_row_chunks
@@ -1647,16 +1647,29 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     for l in range(L):
         flops += net.units[l] * net.units[l + 1] * net.members
         layer_squares[l] = 0
-    sums.weight_squares = 0
+    sums.weight_scale = 1
+    sums.unbiased = n_rows / (n_rows - 1.0) if n_rows > 1 else 0
     if sample_weight == NULL:
         weight_sum = positive = n_rows
-        sums.weight_squares = n_rows
     else:
         for r in range(n_rows):
             w = sample_weight[source_row(batch, r)]
             weight_sum += w
-            sums.weight_squares += w * w
             positive += w > 0
+            largest = w if w > largest else largest
+        if net.normalization == NORM_BATCH and positive >= 2:
+            # the weights' scale must not matter: the moments weigh rows by s / max s,
+            # and the variance's factor is 1 / (1 - Σu² / (Σu)²), u = s / max s
+            sums.weight_scale = 1 / largest
+            for r in range(n_rows):
+                w = sample_weight[source_row(batch, r)] * sums.weight_scale
+                sum_u += w
+                sum_uu += w * w
+            ratio = sum_uu / (sum_u * sum_u)
+            if ratio >= 1 - 1e-12:
+                positive = 1      # all the weight on one row, to rounding
+            else:
+                sums.unbiased = 1 / (1 - ratio)
     weight_sum_out[0] = weight_sum
     if weight_sum == 0 or (net.normalization == NORM_BATCH and positive < 2):
         weight_sum_out[0] = 0
@@ -1995,9 +2008,11 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     Returns
     -------
     data_loss : float
-        Σ over batches of n_batch · (Σᵢ sᵢ ℓᵢ / Σᵢ sᵢ), the data term of the objective.
+        Σ over batches of n_batch · (Σᵢ sᵢ ℓᵢ / Σᵢ sᵢ), the data term of the objective
+        (× n_samples / (rows in the batches run) when batches were skipped).
     penalty : float
-        Σ over batches of n_batch · α ‖W‖² / (2 Σᵢ sᵢ), with W before the batch's step.
+        Σ over batches of n_batch · α ‖W‖² / (2 Σᵢ sᵢ), with W before the batch's step
+        (scaled in the same way).
     step : int
         Steps taken after this epoch.
     n_batches : int
@@ -2018,6 +2033,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
     cdef double rate = config.learning_rate, grad_squares, scale, started, factor
     cdef double scheduled = config.learning_rate, keep = 1, average_decay = 0
+    cdef Py_ssize_t rows_run = 0
     cdef floating* average_ptr = NULL
     cdef double* scratch
     cdef double* layer_squares
@@ -2100,6 +2116,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 if not (isfinite(batch_loss) and isfinite(grad_squares)):
                     diverged = True        # stop before this batch's step
                     break
+                rows_run += batch.n_rows
                 data_total += batch.n_rows * (batch_loss / weight_sum)
                 penalty_total += batch.n_rows * penalty_term(spec, sq_norm, weight_sum)
                 factor = schedule_factor(&config, <double> step)
@@ -2135,6 +2152,11 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     finally:
         free(scratch)
         free(unit_max)
+    if 0 < rows_run < n_samples:
+        # batches were skipped (no weight, or batch normalization without two rows of
+        # weight): the sums over the batches run, scaled to every row
+        data_total *= <double> n_samples / rows_run
+        penalty_total *= <double> n_samples / rows_run
     return data_total, penalty_total, step, n_batches, diverged, scheduled
 
 

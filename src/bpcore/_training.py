@@ -115,8 +115,8 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
     batch_size = batch_size_for(est, n_samples)
     if layout.normalization == "batch" and batch_size < 2:
         raise ValueError(
-            f"normalization='batch' needs batches of at least 2 rows; {n_samples} training "
-            "sample(s) make batches of 1.")
+            f"normalization='batch' needs batches of at least 2 rows; n_samples={n_samples} "
+            "makes batches of 1.")
     dropout = _validation.dropout_rates(est.dropout, len(layout.layer_units) - 2)
     data = TrainingData.from_arrays(X, est._training_targets(Y, layout), sample_weight,
                                     params.dtype)
@@ -139,6 +139,13 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             before = params.copy() if est.param_change_tol is not None else None
             stats = engine.run_epoch(optimizer, optimizer.config(est, engine.steps_per_epoch),
                                      order if est.shuffle else None, seed)
+            if stats.n_batches == 0 and not stats.diverged:
+                raise ValueError(
+                    "No batch of this epoch could be trained: each had sample weights summing "
+                    "to 0" + (", or fewer than two rows of positive weight, which batch "
+                              "normalization needs (use a larger batch_size, or "
+                              "normalization='layer')" if layout.normalization == "batch"
+                              else "") + ".")
             if stats.diverged:
                 if published is None:
                     raise ValueError(NON_FINITE_MESSAGE)

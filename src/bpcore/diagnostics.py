@@ -38,11 +38,18 @@ class Gradients:
         gradient belongs to).
     coef_grads, intercept_grads : list of ndarray
         ∂J/∂Wˡ and ∂J/∂bˡ, shaped as ``coefs_`` and ``intercepts_``.
+    other_grads : dict
+        The gradients of the other trained parameters, by attribute name without the
+        trailing underscore, shaped as the attributes: 'norm_scales', 'norm_shifts'
+        (normalization), 'member_input_scales', 'member_output_scales' (ensembles),
+        'embedding_frequencies', 'embedding_weights', 'embedding_biases' (embeddings).
     activations : list of ndarray or None
         ``[X, A¹, ..., Aᴸ]`` (with ``return_layers=True``); hidden layers after dropout
-        when a dropout seed was given.
+        when a dropout seed was given; an ensemble's Aˡ are (n_samples, n_members,
+        units).
     deltas : list of ndarray or None
-        ``[δ¹, ..., δᴸ]``, δˡ = ∂J/∂Zˡ times Σᵢ sᵢ (per-sample errors, unscaled).
+        ``[δ¹, ..., δᴸ]``, δˡ = ∂J/∂Zˡ times Σᵢ sᵢ (per-sample errors, unscaled);
+        shaped as the activations.
     """
 
     loss: float
@@ -50,6 +57,7 @@ class Gradients:
     intercept_grads: list
     activations: list | None = None
     deltas: list | None = None
+    other_grads: dict = field(default_factory=dict)
 
 
 def _targets(model, state, y, n_samples, dtype):
@@ -69,6 +77,8 @@ def _targets(model, state, y, n_samples, dtype):
             Y = Y.reshape(-1, 1)
         if model.loss == "poisson":
             _validation.check_poisson_target(Y)
+        if state.n_quantiles > 1 and Y.shape[1] * state.n_quantiles == state.n_outputs:
+            Y = np.repeat(Y, state.n_quantiles, axis=1)     # each target once per quantile
     if Y.ndim != 2 or Y.shape != (n_samples, state.n_outputs):
         raise ValueError(f"y has shape {np.shape(y)}; this model needs {n_samples} rows of "
                          f"{state.n_outputs} output(s).")
@@ -122,8 +132,15 @@ def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropo
     engine, state, X = _engine(model, X, y, sample_weight, dtype, dropout_seed)
     with blas_single_threaded():
         data_loss, penalty = engine.gradient(dropout_seed)
-    coef_grads, intercept_grads = _layout.views(engine.grads.copy(), state.layer_units)
-    result = Gradients(float(data_loss + penalty), coef_grads, intercept_grads)
+    grads = engine.grads.copy()
+    coef_grads, intercept_grads = _layout.views(grads, state.layer_units, state.members)
+    others = _layout.group_views(grads, state.layer_units, state.normalization, state.embedding,
+                                 state.members)
+    others = {name: (parts if len(parts) > 1 or name.startswith(("norm", "member"))
+                     else parts[0])
+              for name, parts in others.items() if not name.startswith("running")}
+    result = Gradients(float(data_loss + penalty), coef_grads, intercept_grads,
+                       other_grads=others)
     if return_layers:
         activations, result.deltas = engine.layer_activations(X.shape[0])
         result.activations = [X] + activations
@@ -198,11 +215,19 @@ def check_gradients(model, X, y, sample_weight=None, *, step=1e-5, dropout_seed=
             return engine.objective(point, dropout_seed)
 
     _, grad = objective(theta)
-    coef_slices, intercept_slices = _layout.param_slices(state.layer_units)
+    coef_slices, intercept_slices = _layout.param_slices(state.layer_units, state.members)
+    # each layer's other parameters: γ, β, an ensemble's r and s, (the first) embeddings
+    extra = [[] for _ in coef_slices]
+    for name, parts in _layout.param_groups(state.layer_units, state.normalization,
+                                            state.embedding, state.members):
+        if name.startswith("running"):
+            continue              # no gradient: the running statistics are not trained
+        for layer, (a, b, _) in enumerate(parts):
+            extra[0 if name.startswith("embedding") else layer].append(np.arange(a, b))
     rng = np.random.default_rng(random_state)
     report = GradientCheck(step=step)
     for layer, ((c0, c1, _), (b0, b1)) in enumerate(zip(coef_slices, intercept_slices)):
-        indices = np.concatenate([np.arange(c0, c1), np.arange(b0, b1)])
+        indices = np.concatenate([np.arange(c0, c1), np.arange(b0, b1)] + extra[layer])
         if max_checks_per_layer is not None and indices.size > max_checks_per_layer:
             indices = rng.choice(indices, max_checks_per_layer, replace=False)
         numeric = np.empty(indices.size)
