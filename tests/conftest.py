@@ -1,5 +1,7 @@
 """Shared helpers: small problems for every output/loss pair, and the kernel's objective."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -48,6 +50,78 @@ def kernel_objective(layer_units, activation, loss, alpha, X, Y, sample_weight=N
         return data + penalty, grads
 
     return objective
+
+
+def network_objective(net, X, Y, sample_weight, dropout_seed=None):
+    """J(θ) and ∂J/∂θ of a given Network (float64, dense X), as a function of θ."""
+    workspace = np.empty(net.train_workspace_size)
+    none = np.empty(0, np.intp)
+
+    def objective(point):
+        grads = np.empty(len(point))
+        data, penalty = _network.loss_gradient(net, X.ravel(), none, none, Y, sample_weight,
+                                               np.ascontiguousarray(point), grads, workspace,
+                                               dropout_seed)
+        return data + penalty, grads
+
+    return objective
+
+
+def assert_finite_differences(objective, theta, entries, step=1e-6, tolerance=1e-6):
+    """Each entry of ∂J/∂θ agrees with the central difference of J (relative to
+    max(1, |difference|))."""
+    _, grad = objective(theta)
+    for i in entries:
+        e = np.zeros_like(theta)
+        e[i] = step
+        numeric = (objective(theta + e)[0] - objective(theta - e)[0]) / (2 * step)
+        assert abs(numeric - grad[i]) <= tolerance * max(1.0, abs(numeric)), (i, numeric, grad[i])
+    return grad
+
+
+def torch_layer_norms(est, normalization):
+    """torch modules after each hidden layer's affine map: LayerNorm with est's γ, β
+    (normalization='layer'), else identities."""
+    torch = pytest.importorskip("torch")
+    norms = torch.nn.ModuleList()
+    for l, W in enumerate(est.coefs_[:-1]):
+        norm = torch.nn.Identity()
+        if normalization == "layer":
+            norm = torch.nn.LayerNorm(W.shape[1], dtype=torch.float64)
+            with torch.no_grad():
+                norm.weight.copy_(torch.from_numpy(est.norm_scales_[l]))
+                norm.bias.copy_(torch.from_numpy(est.norm_shifts_[l]))
+        norms.append(norm)
+    return norms
+
+
+def torch_sgd_curve(net, X, y, batch_loss, epochs=3, batch_size=32, lr=0.05):
+    """Epochs of torch's SGD (momentum 0.9) over the rows in order, each batch's
+    objective batch_loss(net, xb, yb); returns each epoch's mean of the batch losses
+    weighted by their rows (as bpcore's loss_curve_)."""
+    torch = pytest.importorskip("torch")
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    X, y = torch.from_numpy(X), torch.from_numpy(np.asarray(y))
+    net.train()
+    curve = []
+    for _ in range(epochs):
+        total = 0.0
+        for start in range(0, len(X), batch_size):
+            xb, yb = X[start:start + batch_size], y[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = batch_loss(net, xb, yb)
+            loss.backward()
+            optimizer.step()
+            total += float(loss.detach()) * len(xb)
+        curve.append(total / len(X))
+    return curve
+
+
+def quiet_fit(model, *args, **kwargs):
+    """model.fit without its warnings (convergence, in short test fits)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(*args, **kwargs)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ finite differences, the thread count, partial_fit, pickling, ONNX and the checks
 
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -14,7 +13,8 @@ import bpcore
 from bpcore import MLPClassifier, MLPRegressor, _network
 from bpcore._validation import InvalidParameterError
 
-from conftest import make_targets
+from conftest import (quiet_fit, assert_finite_differences, make_targets, network_objective,
+                      torch_layer_norms, torch_sgd_curve)
 
 K = 3
 
@@ -24,12 +24,6 @@ def data(n_rows=90, seed=0):
     X = rng.normal(size=(n_rows, 5))
     y = (X[:, 0] + X[:, 1] ** 2 > 0.8).astype(int) + (X[:, 2] > 0.5)
     return X, y
-
-
-def quiet_fit(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(*args, **kwargs)
 
 
 def model(**params):
@@ -51,15 +45,7 @@ def torch_twin(est, normalization=None, residual=False):
             self.b = torch.nn.ParameterList([t(b) for b in est.intercepts_])
             self.r = torch.nn.ParameterList([t(r) for r in est.member_input_scales_])
             self.s = torch.nn.ParameterList([t(s) for s in est.member_output_scales_])
-            self.norms = torch.nn.ModuleList()
-            for l, W in enumerate(est.coefs_[:-1]):
-                norm = torch.nn.Identity()
-                if normalization == "layer":
-                    norm = torch.nn.LayerNorm(W.shape[1], dtype=torch.float64)
-                    with torch.no_grad():
-                        norm.weight.copy_(torch.from_numpy(est.norm_scales_[l]))
-                        norm.bias.copy_(torch.from_numpy(est.norm_shifts_[l]))
-                self.norms.append(norm)
+            self.norms = torch_layer_norms(est, normalization)
             self.skip = [residual and 0 < l and W.shape[0] == W.shape[1]
                          for l, W in enumerate(est.coefs_[:-1])]
 
@@ -85,22 +71,11 @@ def test_training_is_torch(normalization, residual):
     net = torch_twin(est, normalization, residual)
     quiet_fit(est.set_params(warm_start=True, max_iter=3, shuffle=False,
                              n_iter_no_change=10**6), X, y)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     loss_sum = torch.nn.CrossEntropyLoss(reduction="sum")
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    curve = []
-    for _ in range(3):
-        total = 0.0
-        for start in range(0, len(X), 32):
-            xb, yb = Xt[start:start + 32], yt[start:start + 32]
-            optimizer.zero_grad()
-            # the members' mean of the batch's mean loss
-            loss = loss_sum(net(xb).reshape(len(xb) * K, -1), yb.repeat_interleave(K)) / (
-                len(xb) * K)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(xb)
-        curve.append(total / len(X))
+    # the members' mean of the batch's mean loss
+    curve = torch_sgd_curve(net, X, y, lambda net, xb, yb: loss_sum(
+        net(xb).reshape(len(xb) * K, -1), yb.repeat_interleave(K)) / (len(xb) * K))
+    Xt = torch.from_numpy(X)
     np.testing.assert_allclose(est.loss_curve_[-3:], curve, rtol=1e-9)
     for group, ours in [(net.W, est.coefs_), (net.b, est.intercepts_),
                         (net.r, est.member_input_scales_), (net.s, est.member_output_scales_)]:
@@ -129,23 +104,9 @@ def test_gradient_is_the_finite_difference(options, loss):
     X = rng.normal(size=(n, 5))
     Y = make_targets(loss, n, 3, rng)
     weights = rng.uniform(0, 2, n)
-    workspace = np.empty(net.train_workspace_size)
-    none = np.empty(0, np.intp)
-
-    def objective(point):
-        grads = np.empty_like(point)
-        data_loss, penalty = _network.loss_gradient(net, X.ravel(), none, none, Y, weights,
-                                                    np.ascontiguousarray(point), grads,
-                                                    workspace, 5)
-        return data_loss + penalty, grads
-
-    _, grad = objective(theta)
-    for i in np.concatenate([rng.choice(net.n_params, 60, replace=False),
-                             np.arange(net.n_params - 40, net.n_params)]):
-        e = np.zeros_like(theta)
-        e[i] = 1e-6
-        numeric = (objective(theta + e)[0] - objective(theta - e)[0]) / 2e-6
-        assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(numeric)), (i, numeric, grad[i])
+    objective = network_objective(net, X, Y, weights, 5)
+    assert_finite_differences(objective, theta, np.concatenate([
+        rng.choice(net.n_params, 60, replace=False), np.arange(net.n_params - 40, net.n_params)]))
 
 
 @pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,

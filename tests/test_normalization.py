@@ -4,7 +4,6 @@ the thread count, sample weights, partial_fit, L-BFGS, pickling and ONNX."""
 
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -15,7 +14,8 @@ import bpcore
 from bpcore import MLPClassifier, MLPRegressor, _layout, _network
 from bpcore._validation import InvalidParameterError
 
-from conftest import kernel_objective, make_targets, random_params
+from conftest import (quiet_fit, assert_finite_differences, kernel_objective, make_targets,
+                      random_params, torch_sgd_curve)
 
 N_ROWS, BATCH, EPOCHS = 90, 32, 3      # a short last batch of 26 rows
 HIDDEN = (7, 7, 5)                     # layer 2 has a skip, layer 3 not (width changes)
@@ -27,12 +27,6 @@ def data(n_classes=3, seed=0, n_rows=N_ROWS):
     score = X @ rng.normal(size=5)
     y = np.digitize(score, np.quantile(score, np.linspace(0, 1, n_classes + 1)[1:-1]))
     return X, y
-
-
-def quiet_fit(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(*args, **kwargs)
 
 
 def model(**params):
@@ -116,24 +110,11 @@ def torch_twin(start, normalization, residual, activation="tanh"):
     return Net()
 
 
-def torch_train(net, X, y, epochs=EPOCHS, lr=0.05):
+def torch_train(net, X, y):
     torch = pytest.importorskip("torch")
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
-    X, y = torch.from_numpy(X), torch.from_numpy(y)
     loss_sum = torch.nn.CrossEntropyLoss(reduction="sum")
-    net.train()
-    curve = []
-    for _ in range(epochs):
-        total = 0.0
-        for start in range(0, len(X), BATCH):
-            xb, yb = X[start:start + BATCH], y[start:start + BATCH]
-            optimizer.zero_grad()
-            loss = loss_sum(net(xb), yb) / len(xb)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(xb)
-        curve.append(total / len(X))
-    return curve
+    return torch_sgd_curve(net, X, y, lambda net, xb, yb: loss_sum(net(xb), yb) / len(xb),
+                           epochs=EPOCHS, batch_size=BATCH)
 
 
 # ------------------------------------------------------------------- torch
@@ -202,17 +183,10 @@ def test_gradient_is_the_finite_difference(normalization, residual, activation, 
     objective = kernel_objective(units, activation, loss, 0.01, X, Y, weights,
                                  dropout=[0.2, 0.0, 0.3], dropout_seed=11,
                                  normalization=normalization, residual=residual)
-    _, grad = objective(theta)
     n_trainable = _layout.n_params(units, normalization) - (
         2 * sum(units[1:-1]) if normalization == "batch" else 0)
-    entries = np.concatenate([rng.choice(n_trainable, 40, replace=False),
-                              np.arange(n_trainable - 6, n_trainable)])
-    step = 1e-6
-    for i in entries:
-        e = np.zeros_like(theta)
-        e[i] = step
-        numeric = (objective(theta + e)[0] - objective(theta - e)[0]) / (2 * step)
-        assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(numeric)), (i, numeric, grad[i])
+    grad = assert_finite_differences(objective, theta, np.concatenate([
+        rng.choice(n_trainable, 40, replace=False), np.arange(n_trainable - 6, n_trainable)]))
     # the running statistics have no gradient
     assert not grad[n_trainable:].any()
 

@@ -4,7 +4,6 @@ finite differences, the thread count, pickling, ONNX and the estimator's checks.
 import math
 import os
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -15,7 +14,8 @@ import bpcore
 from bpcore import MLPClassifier, MLPRegressor, _network
 from bpcore._validation import InvalidParameterError
 
-from conftest import make_targets
+from conftest import (quiet_fit, assert_finite_differences, make_targets, network_objective,
+                      torch_layer_norms, torch_sgd_curve)
 
 K, D = 3, 4          # frequencies and outputs per feature
 
@@ -25,12 +25,6 @@ def data(n_rows=90, seed=0):
     X = rng.normal(size=(n_rows, 5))
     y = (np.sin(2 * X[:, 0]) + X[:, 1] ** 2 > 0.8).astype(int) + (X[:, 2] > 0.5)
     return X, y
-
-
-def quiet_fit(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(*args, **kwargs)
 
 
 def model(**params):
@@ -61,15 +55,7 @@ def torch_twin(est, normalization=None, residual=False):
                     linear.weight.copy_(torch.from_numpy(W.T))
                     linear.bias.copy_(torch.from_numpy(b))
                 self.linears.append(linear)
-            self.norms = torch.nn.ModuleList()
-            for l, W in enumerate(est.coefs_[:-1]):
-                norm = torch.nn.Identity()
-                if normalization == "layer":
-                    norm = torch.nn.LayerNorm(W.shape[1], dtype=torch.float64)
-                    with torch.no_grad():
-                        norm.weight.copy_(torch.from_numpy(est.norm_scales_[l]))
-                        norm.bias.copy_(torch.from_numpy(est.norm_shifts_[l]))
-                self.norms.append(norm)
+            self.norms = torch_layer_norms(est, normalization)
             self.skip = [residual and 0 < l and W.shape[0] == W.shape[1]
                          for l, W in enumerate(est.coefs_[:-1])]
 
@@ -95,20 +81,9 @@ def test_training_is_torch(normalization, residual):
     net = torch_twin(est, normalization, residual)
     quiet_fit(est.set_params(warm_start=True, max_iter=3, shuffle=False,
                              n_iter_no_change=10**6), X, y)
-    optimizer = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9)
     loss_sum = torch.nn.CrossEntropyLoss(reduction="sum")
-    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
-    curve = []
-    for _ in range(3):
-        total = 0.0
-        for start in range(0, len(X), 32):
-            optimizer.zero_grad()
-            loss = loss_sum(net(Xt[start:start + 32]), yt[start:start + 32]) / len(
-                Xt[start:start + 32])
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(Xt[start:start + 32])
-        curve.append(total / len(X))
+    curve = torch_sgd_curve(net, X, y, lambda net, xb, yb: loss_sum(net(xb), yb) / len(xb))
+    Xt = torch.from_numpy(X)
     np.testing.assert_allclose(est.loss_curve_[-3:], curve, rtol=1e-9)
     for ours, theirs in [(est.embedding_frequencies_, net.c), (est.embedding_weights_, net.W),
                          (est.embedding_biases_, net.b)]:
@@ -134,28 +109,13 @@ def test_gradient_is_the_finite_difference(normalization, loss):
     X = rng.normal(size=(n, 5))
     Y = make_targets(loss, n, 3, rng)
     weights = rng.uniform(0, 2, n)
-    workspace = np.empty(net.train_workspace_size)
-    none = np.empty(0, np.intp)
-
-    def objective(point):
-        grads = np.empty_like(point)
-        data_loss, penalty = _network.loss_gradient(net, X.ravel(), none, none, Y, weights,
-                                                    np.ascontiguousarray(point), grads,
-                                                    workspace, 5)
-        return data_loss + penalty, grads
-
-    _, grad = objective(theta)
+    objective = network_objective(net, X, Y, weights, 5)
     # the embeddings' parameters sit before batch normalization's running statistics
     n_running = 2 * 16 if normalization == "batch" else 0
     n_embedding = 5 * K + 5 * 2 * K * D + 5 * D
     stop = net.n_params - n_running
-    entries = np.concatenate([rng.choice(stop, 30, replace=False),
-                              np.arange(stop - n_embedding, stop)])
-    for i in entries:
-        e = np.zeros_like(theta)
-        e[i] = 1e-6
-        numeric = (objective(theta + e)[0] - objective(theta - e)[0]) / 2e-6
-        assert abs(numeric - grad[i]) <= 1e-6 * max(1.0, abs(numeric)), (i, numeric, grad[i])
+    assert_finite_differences(objective, theta, np.concatenate([
+        rng.choice(stop, 30, replace=False), np.arange(stop - n_embedding, stop)]))
 
 
 @pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
