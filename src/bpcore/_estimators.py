@@ -716,7 +716,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         r ← 0.9 r + 0.1 (batch's), the variance unbiased (× W² / (W² - Σ s²), n / (n -
         1) with unit weights), continued by partial_fit; torch's BatchNorm1d with
         unit weights. A batch needs two rows of positive weight: batch_size=1 is
-        refused and an epoch's last batch of one row is skipped. 'lbfgs' trains on the
+        refused, an epoch's last batch of one row is skipped, and an epoch with no
+        such batch is an error. With batch_size='full' the statistics are all rows'
+        and the running ones follow them once per epoch. 'lbfgs' trains on the
         statistics of all rows and ends with them as the running statistics.
     residual : bool, default=False
         Skip connections: each hidden layer after the first whose width equals its
