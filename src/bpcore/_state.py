@@ -314,7 +314,7 @@ class ModelState:
         # non-zero: X or the output holds NaN or infinity (the full path says which)
         if _PREDICT_ROWS[self.params.dtype](self.serial_network, X, self.params, out):
             return None
-        return self._combine(out)
+        return out if self.members == 1 else self._combine(out)
 
 
 def _checked_layer(array, name, shape, dtype):
