@@ -201,48 +201,43 @@ class _BaseMLP(BaseEstimator):
     intercepts_ = _layer_list("intercepts", """Bias vectors ``intercepts_[l]`` of shape
         (n_out,): views of the same buffer.""")
 
-    def _norm_list_get(self, name, option="normalization"):
-        """A parameter group of the fitted model (AttributeError when it has none)."""
-        state = self.__dict__.get("_state")
-        if state is None or name not in state.groups:
-            raise AttributeError(
-                f"'{type(self).__name__}' object has no attribute '{name}_'"
-                + ("" if state is None else
-                   f" ({'n_members' if option == 'members' else option}="
-                   f"{getattr(state, option)!r})"))
-        # a tuple of the buffer's views: edit them in place; an element cannot be
-        # replaced (the model would not see it)
-        return tuple(state.groups[name])
+    def _group(name, option, doc):
+        """A parameter group of the fitted model as an attribute (AttributeError when it
+        has none): the buffer's views, a tuple of one per layer or one array; edit them
+        in place (an element of the tuple cannot be replaced: the model would not see
+        it)."""
+        label = "n_members" if option == "members" else option
 
-    def _norm_list(name, doc):
-        return property(lambda self: _BaseMLP._norm_list_get(self, name), doc=doc)
+        def get(self):
+            state = self.__dict__.get("_state")
+            if state is None or name not in state.groups:
+                raise AttributeError(
+                    f"'{type(self).__name__}' object has no attribute '{name}_'"
+                    + ("" if state is None else f" ({label}={getattr(state, option)!r})"))
+            views = state.groups[name]
+            return tuple(views) if isinstance(views, list) else views
 
-    norm_scales_ = _norm_list("norm_scales", """With `normalization`: γ of each hidden
-        layer, views of the parameter buffer.""")
-    norm_shifts_ = _norm_list("norm_shifts", """With `normalization`: β of each hidden
-        layer.""")
-    running_means_ = _norm_list("running_means", """With normalization='batch': each
-        hidden layer's running mean.""")
-    running_vars_ = _norm_list("running_vars", """With normalization='batch': each
-        hidden layer's running variance.""")
+        return property(get, doc=doc)
 
-    def _embedding_array(name, doc):
-        return property(lambda self: _BaseMLP._norm_list_get(self, name, "embedding")[0],
-                        doc=doc)
-
-    embedding_frequencies_ = _embedding_array("embedding_frequencies", """With
+    norm_scales_ = _group("norm_scales", "normalization", """With `normalization`: γ of
+        each hidden layer, views of the parameter buffer.""")
+    norm_shifts_ = _group("norm_shifts", "normalization", """With `normalization`: β of
+        each hidden layer.""")
+    running_means_ = _group("running_means", "normalization", """With
+        normalization='batch': each hidden layer's running mean.""")
+    running_vars_ = _group("running_vars", "normalization", """With
+        normalization='batch': each hidden layer's running variance.""")
+    embedding_frequencies_ = _group("embedding_frequencies", "embedding", """With
         embedding='periodic': the frequencies c, (n_features, n_frequencies).""")
-    embedding_weights_ = _embedding_array("embedding_weights", """With
+    embedding_weights_ = _group("embedding_weights", "embedding", """With
         embedding='periodic': W, (n_features, 2 n_frequencies, embedding_dim).""")
-    embedding_biases_ = _embedding_array("embedding_biases", """With
+    embedding_biases_ = _group("embedding_biases", "embedding", """With
         embedding='periodic': b, (n_features, embedding_dim).""")
-    member_input_scales_ = property(
-        lambda self: _BaseMLP._norm_list_get(self, "member_input_scales", "members"),
-        doc="""With n_members=k > 1: each layer's input scalings rₘ, (k, n_in).""")
-    member_output_scales_ = property(
-        lambda self: _BaseMLP._norm_list_get(self, "member_output_scales", "members"),
-        doc="""With n_members=k > 1: each layer's output scalings sₘ, (k, n_out).""")
-    del _norm_list, _embedding_array
+    member_input_scales_ = _group("member_input_scales", "members", """With
+        n_members=k > 1: each layer's input scalings rₘ, (k, n_in).""")
+    member_output_scales_ = _group("member_output_scales", "members", """With
+        n_members=k > 1: each layer's output scalings sₘ, (k, n_out).""")
+    del _group
 
     @property
     def _params(self):

@@ -42,6 +42,8 @@ def intercept_shape(n_out, members=1):
 
 
 NORMALIZATIONS = (None, "batch", "layer")
+# the groups that are one array for the whole network (the others: one per layer)
+WHOLE_GROUPS = ("embedding_frequencies", "embedding_weights", "embedding_biases")
 
 
 def _base(layer_units, members=1):
@@ -92,9 +94,7 @@ def param_groups(layer_units, normalization=None, embedding=None, members=1):
     if embedding is not None:
         k, d = embedding
         F = layer_units[0] // d
-        for name, shape in (("embedding_frequencies", (F, k)),
-                            ("embedding_weights", (F, 2 * k, d)),
-                            ("embedding_biases", (F, d))):
+        for name, shape in zip(WHOLE_GROUPS, ((F, k), (F, 2 * k, d), (F, d))):
             size = int(np.prod(shape))
             groups.append((name, [(start, start + size, shape)]))
             start += size
@@ -104,9 +104,11 @@ def param_groups(layer_units, normalization=None, embedding=None, members=1):
 
 
 def group_views(flat, layer_units, normalization=None, embedding=None, members=1):
-    """{name: [array per part]} viewing the flat buffer (see param_groups)."""
-    return {name: [flat[a:b].reshape(shape) for a, b, shape in parts]
-            for name, parts in param_groups(layer_units, normalization, embedding, members)}
+    """{name: views} of the flat buffer (see param_groups): a list of one array per
+    layer, or the array itself for WHOLE_GROUPS."""
+    views = {name: [flat[a:b].reshape(shape) for a, b, shape in parts]
+             for name, parts in param_groups(layer_units, normalization, embedding, members)}
+    return {name: parts[0] if name in WHOLE_GROUPS else parts for name, parts in views.items()}
 
 
 def initial_groups(rng, layer_units, normalization=None, embedding=None, frequency_scale=1.0,

@@ -134,11 +134,10 @@ def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropo
         data_loss, penalty = engine.gradient(dropout_seed)
     grads = engine.grads.copy()
     coef_grads, intercept_grads = _layout.views(grads, state.layer_units, state.members)
-    others = _layout.group_views(grads, state.layer_units, state.normalization, state.embedding,
-                                 state.members)
-    others = {name: (parts if len(parts) > 1 or name.startswith(("norm", "member"))
-                     else parts[0])
-              for name, parts in others.items() if not name.startswith("running")}
+    others = {name: views for name, views in _layout.group_views(
+                  grads, state.layer_units, state.normalization, state.embedding,
+                  state.members).items()
+              if not name.startswith("running")}      # not trained: no gradient
     result = Gradients(float(data_loss + penalty), coef_grads, intercept_grads,
                        other_grads=others)
     if return_layers:

@@ -128,8 +128,8 @@ def _normalization(graph, z, kind, norm, layer):
 def _periodic_embedding(graph, x, groups):
     """relu([sin(2π c x), cos(2π c x)] W + b) per feature, flattened feature-major to
     (n, F d), as the kernels compute it."""
-    frequencies = groups["embedding_frequencies"][0]                  # (F, k)
-    weights = groups["embedding_weights"][0]                          # (F, 2k, d)
+    frequencies = groups["embedding_frequencies"]                     # (F, k)
+    weights = groups["embedding_weights"]                             # (F, 2k, d)
     two_pi_c = graph.dtype.type(2 * np.pi) * frequencies              # rounded as the kernels
     angle = graph.op("Mul", [graph.constant(two_pi_c[None]),           # (1, F, k)
                              graph.op("Unsqueeze", [x, graph.constant([2], dtype=np.int64)])])
@@ -137,7 +137,7 @@ def _periodic_embedding(graph, x, groups):
     per_feature = graph.op("MatMul", [graph.op("Transpose", [v], perm=[1, 0, 2]),
                                       graph.constant(weights)])       # (F, n, d)
     e = graph.op("Add", [graph.op("Transpose", [per_feature], perm=[1, 0, 2]),
-                         graph.constant(groups["embedding_biases"][0])])
+                         graph.constant(groups["embedding_biases"])])
     flat = graph.constant([0, weights.shape[0] * weights.shape[2]], dtype=np.int64)
     return graph.op("Reshape", [graph.op("Relu", [e]), flat])
 
