@@ -472,6 +472,23 @@ class _BaseMLP(BaseEstimator):
         return True
 
     # ---------------------------------------------------------------- prediction
+    def predict_members(self, X: ArrayLike) -> np.ndarray:
+        """Each ensemble member's output (see `n_members`): the classifier's class
+        probabilities, whose mean is `predict_proba`; the regressor's predictions,
+        whose mean is `predict`.  Their spread is the members' disagreement.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        y : ndarray of shape (n_members, n_samples, n_classes) (classifier) or
+            (n_members, *predict(X).shape) (regressor)
+        """
+        outputs, state = self._validated_forward(X, members=True)
+        return np.stack([self._member_output(output, state) for output in outputs])
+
     def _validated_forward(self, X, members=False):
         """The output layer's activations for X, and the state that computed them (with
         `members`, each ensemble member's: (k, n, n_outputs))."""
@@ -992,20 +1009,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.hstack([1 - output, output])
         return output
 
-    def predict_members(self, X: ArrayLike) -> np.ndarray:
-        """Each ensemble member's class probabilities (see `n_members`): their mean is
-        `predict_proba`, their spread the members' disagreement.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y_prob : ndarray of shape (n_members, n_samples, n_classes)
-        """
-        outputs, state = self._validated_forward(X, members=True)
-        return np.stack([self._probabilities(output, state) for output in outputs])
+    _member_output = _probabilities      # predict_members: each member's probabilities
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Logarithm of `predict_proba`."""
@@ -1206,20 +1210,7 @@ default='squared_error'
             return output if n_targets == 1 else output.reshape(-1, n_targets, k)
         return output.ravel() if output.shape[1] == 1 else output
 
-    def predict_members(self, X: ArrayLike) -> np.ndarray:
-        """Each ensemble member's prediction (see `n_members`): their mean is
-        `predict`, their spread the members' disagreement.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        y : ndarray of shape (n_members, *predict(X).shape)
-        """
-        outputs, state = self._validated_forward(X, members=True)
-        return np.stack([self._output_to_prediction(output, state) for output in outputs])
+    _member_output = _output_to_prediction   # predict_members: each member's prediction
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Predict the targets.
