@@ -726,6 +726,32 @@ cdef double sum_of_squares(const floating* x, Py_ssize_t n_rows, Py_ssize_t n_co
     return (s0 + s1) + (s2 + s3)
 
 
+cdef double column_sums(floating* out, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t n_rows,
+                        Py_ssize_t width, floating scale,
+                        const floating* x, Py_ssize_t x_first, Py_ssize_t x_step,
+                        const floating* y, Py_ssize_t y_first, Py_ssize_t y_step) noexcept nogil:
+    # out[j] = scale Σᵣ x[x_first + r x_step, j] (times y[y_first + r y_step, j] when y
+    # is not NULL), j in c0..c1, over n_rows rows of `width` values (row-major), summed
+    # in row order; returns Σ out[j]² (a gradient's part of its layer's norm)
+    cdef Py_ssize_t r, j
+    cdef const floating* x_row
+    cdef const floating* y_row
+    for j in range(c0, c1):
+        out[j] = 0
+    for r in range(n_rows):
+        x_row = x + (x_first + r * x_step) * width
+        if y == NULL:
+            for j in range(c0, c1):
+                out[j] = out[j] + x_row[j]
+        else:
+            y_row = y + (y_first + r * y_step) * width
+            for j in range(c0, c1):
+                out[j] = out[j] + x_row[j] * y_row[j]
+    for j in range(c0, c1):
+        out[j] = out[j] * scale
+    return sum_of_squares(out + c0, 1, c1 - c0, 0)
+
+
 # The work of a batch is cut into fixed chunks, the same whatever the thread count:
 # threads take them as they come free (dynamic scheduling), one thread runs them one
 # after another.  A chunk's result does not depend on which thread ran it, and since
@@ -1104,14 +1130,11 @@ cdef double embed_gradient(const NetSpec* net, const floating* X, const Batch* b
     cdef const floating* dv
     cdef const floating* x
     cdef floating xv
+    cdef double squares_b
     gemm(c'T', c'N', <int> (2 * k), <int> d, <int> n_rows, inv_scale,
          ws + net.v_offset + i * 2 * k, <int> (2 * F * k), de, <int> width,
          <floating> 0.0, grad_W, <int> d)
-    for j in range(d):
-        grad_b[j] = 0
-    for r in range(n_rows):
-        for j in range(d):
-            grad_b[j] = grad_b[j] + de[r * width + j]
+    squares_b = column_sums(grad_b, 0, d, n_rows, width, inv_scale, de, 0, 1, NULL, 0, 0)
     for j in range(k):
         grad_c[j] = 0
     for r in range(n_rows):
@@ -1124,12 +1147,9 @@ cdef double embed_gradient(const NetSpec* net, const floating* X, const Batch* b
         dv = ws + net.dv_offset + (r * F + i) * 2 * k
         for j in range(k):
             grad_c[j] = grad_c[j] + xv * (v[k + j] * dv[j] - v[j] * dv[k + j])
-    for j in range(d):
-        grad_b[j] = grad_b[j] * inv_scale
     for j in range(k):
         grad_c[j] = grad_c[j] * inv_scale
-    return (sum_of_squares(grad_W, 1, 2 * k * d, 0) + sum_of_squares(grad_b, 1, d, 0)
-            + sum_of_squares(grad_c, 1, k, 0))
+    return sum_of_squares(grad_W, 1, 2 * k * d, 0) + squares_b + sum_of_squares(grad_c, 1, k, 0)
 
 
 cdef inline Py_ssize_t predict_blocks(const NetSpec* net) noexcept nogil:
@@ -1488,14 +1508,11 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
     #   ∂J/∂sₘ = Σ_{rows of m} δ ∘ P / (K Σs)
     # (J averages the members' losses).
     # grads: OUT (these columns only).  Returns Σ of these columns' squared gradients.
-    cdef Py_ssize_t K = net.members, n_rows = batch.n_rows * K, i, j, r, q, member
+    cdef Py_ssize_t K = net.members, n_rows = batch.n_rows * K, i, j, r, member
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
     cdef const floating* delta = ws + net.delta_offset[l]
     cdef const floating* coef = params + net.coef_offset[l]
-    cdef const floating* raw
     cdef floating* coef_grad = grads + net.coef_offset[l]
-    cdef floating* intercept_grad
-    cdef floating* s_grad
     cdef floating inv_scale = <floating> (1.0 / (K * weight_sum))
     cdef floating penalty = <floating> (net.alpha / weight_sum)
     cdef const floating* dy
@@ -1521,28 +1538,13 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
             for j in range(c0, c1):
                 coef_grad[i * n_out + j] += penalty * coef[i * n_out + j]
     for member in range(K):
-        intercept_grad = grads + net.intercept_offset[l] + member * n_out
-        for j in range(c0, c1):
-            intercept_grad[j] = 0
-        for r in range(batch.n_rows):
-            q = r * K + member
-            for j in range(c0, c1):
-                intercept_grad[j] = intercept_grad[j] + delta[q * n_out + j]
-        for j in range(c0, c1):
-            intercept_grad[j] = intercept_grad[j] * inv_scale
-        squares += sum_of_squares(intercept_grad + c0, 1, c1 - c0, 0)
+        # member m's rows are m, m + K, ... (every row when K = 1)
+        squares += column_sums(grads + net.intercept_offset[l] + member * n_out, c0, c1,
+                               batch.n_rows, n_out, inv_scale, delta, member, K, NULL, 0, 0)
         if K > 1:
-            raw = ws + net.raw_offset[l]
-            s_grad = grads + net.ens_s_offset[l] + member * n_out
-            for j in range(c0, c1):
-                s_grad[j] = 0
-            for r in range(batch.n_rows):
-                q = r * K + member
-                for j in range(c0, c1):
-                    s_grad[j] = s_grad[j] + delta[q * n_out + j] * raw[q * n_out + j]
-            for j in range(c0, c1):
-                s_grad[j] = s_grad[j] * inv_scale
-            squares += sum_of_squares(s_grad + c0, 1, c1 - c0, 0)
+            squares += column_sums(grads + net.ens_s_offset[l] + member * n_out, c0, c1,
+                                   batch.n_rows, n_out, inv_scale, delta, member, K,
+                                   ws + net.raw_offset[l], member, K)
     if normalized(net, l):
         # ∂J/∂γ[j] = Σᵣ ∂J/∂Y[r, j] Ẑ[r, j] / Σs,  ∂J/∂β[j] = Σᵣ ∂J/∂Y[r, j] / Σs
         dy = ws + net.dy_offset[l]
@@ -1573,28 +1575,18 @@ cdef double member_scale_gradient(const NetSpec* net, const floating* X, const B
     #   ∂J/∂rₘ[i] = Σ_{rows of m} ∂J/∂Ã[q, i] a[q, i] / (K Σs)
     # with a layer l's input (the first layer's: the batch's row, the same for every
     # member).  grads: OUT.  Returns their squared norm.
-    cdef Py_ssize_t K = net.members, n_in = net.units[l], i, q, r
-    cdef Py_ssize_t member
+    cdef Py_ssize_t K = net.members, n_in = net.units[l], member
     cdef const floating* dscaled = ws + net.dscaled_offset[l]
     cdef const floating* a = layer_input(net, X, batch, l, ws)
-    cdef const floating* a_row
-    cdef floating* r_grad
     cdef floating inv_scale = <floating> (1.0 / (K * weight_sum))
     cdef double squares = 0
     if c1 > n_in:
         c1 = n_in
     for member in range(K):
-        r_grad = grads + net.ens_r_offset[l] + member * n_in
-        for i in range(c0, c1):
-            r_grad[i] = 0
-        for r in range(batch.n_rows):
-            q = r * K + member
-            a_row = a + (r if l == 0 else q) * n_in
-            for i in range(c0, c1):
-                r_grad[i] = r_grad[i] + dscaled[q * n_in + i] * a_row[i]
-        for i in range(c0, c1):
-            r_grad[i] = r_grad[i] * inv_scale
-        squares += sum_of_squares(r_grad + c0, 1, c1 - c0, 0)
+        # the first layer's input is the batch's row, once for every member
+        squares += column_sums(grads + net.ens_r_offset[l] + member * n_in, c0, c1,
+                               batch.n_rows, n_in, inv_scale, dscaled, member, K,
+                               a, 0 if l == 0 else member, 1 if l == 0 else K)
     return squares
 
 
