@@ -1,9 +1,13 @@
 """Shared helpers: small problems for every output/loss pair, and the kernel's objective."""
 
+import os
 import warnings
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+import bpcore
 
 from bpcore import _layout, _network
 
@@ -122,6 +126,24 @@ def quiet_fit(model, *args, **kwargs):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return model.fit(*args, **kwargs)
+
+
+needs_two_threads = pytest.mark.skipif(
+    not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
+    reason="needs OpenMP and two CPUs")
+
+
+def assert_same_weights_with_1_and_2_threads(model, X, y, dtype, **fit_kwargs):
+    """model fitted on X (as dtype) with one OpenMP thread and with two ends with the
+    same parameters, bit for bit."""
+    results = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="openmp"):
+            assert bpcore.effective_n_threads() == threads
+            fitted = quiet_fit(model, X.astype(dtype), y, **fit_kwargs)
+        assert fitted._params.dtype == dtype
+        results.append(fitted._params.copy())
+    np.testing.assert_array_equal(results[0], results[1])
 
 
 @pytest.fixture

@@ -1,19 +1,17 @@
 """Weight-sharing ensembles (BatchEnsemble, n_members): against a torch model built here,
 finite differences, the thread count, partial_fit, pickling, ONNX and the checks."""
 
-import os
 import pickle
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 import bpcore
 from bpcore import MLPClassifier, MLPRegressor, _network
 from bpcore._validation import InvalidParameterError
 
-from conftest import (quiet_fit, assert_finite_differences, make_targets, network_objective,
+from conftest import (quiet_fit, assert_same_weights_with_1_and_2_threads, needs_two_threads, assert_finite_differences, make_targets, network_objective,
                       torch_layer_norms, torch_sgd_curve)
 
 K = 3
@@ -109,20 +107,13 @@ def test_gradient_is_the_finite_difference(options, loss):
         rng.choice(net.n_params, 60, replace=False), np.arange(net.n_params - 40, net.n_params)]))
 
 
-@pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs OpenMP and two CPUs")
+@needs_two_threads
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_independent_of_the_thread_count(dtype):
     X, y = data(n_rows=900)
-    X = X.astype(dtype)
-    results = []
-    for threads in (1, 2):
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            est = quiet_fit(model(hidden_layer_sizes=(64, 64), residual=True, dropout=0.1,
-                                  batch_size=400, max_iter=3, n_members=4), X, y,
-                            sample_weight=np.linspace(0, 2, len(y)))
-        results.append(est._params.copy())
-    np.testing.assert_array_equal(results[0], results[1])
+    assert_same_weights_with_1_and_2_threads(
+        model(hidden_layer_sizes=(64, 64), residual=True, dropout=0.1, batch_size=400,
+              max_iter=3, n_members=4), X, y, dtype, sample_weight=np.linspace(0, 2, len(y)))
 
 
 def test_members_differ_partial_fit_and_pickle():

@@ -2,19 +2,17 @@
 train and eval mode, LayerNorm, a residual block written in torch), finite differences,
 the thread count, sample weights, partial_fit, L-BFGS, pickling and ONNX."""
 
-import os
 import pickle
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 import bpcore
 from bpcore import MLPClassifier, MLPRegressor, _layout, _network
 from bpcore._validation import InvalidParameterError
 
-from conftest import (quiet_fit, assert_finite_differences, kernel_objective, make_targets,
+from conftest import (quiet_fit, assert_same_weights_with_1_and_2_threads, needs_two_threads, assert_finite_differences, kernel_objective, make_targets,
                       random_params, torch_sgd_curve)
 
 N_ROWS, BATCH, EPOCHS = 90, 32, 3      # a short last batch of 26 rows
@@ -209,22 +207,15 @@ def test_a_row_of_weight_zero_is_absent_from_the_batch_statistics():
 
 
 # ----------------------------------------------------------- threads, dtypes
-@pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs OpenMP and two CPUs")
+@needs_two_threads
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("normalization", ["batch", "layer"])
 def test_independent_of_the_thread_count(dtype, normalization):
     X, y = data(n_rows=900)
-    X = X.astype(dtype)
-    results = []
-    for threads in (1, 2):
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            est = quiet_fit(model(hidden_layer_sizes=(64, 64, 64), activation="relu",
-                                  normalization=normalization, residual=True, dropout=0.1,
-                                  batch_size=400, max_iter=3),
-                            X, y, sample_weight=np.linspace(0, 2, len(y)))
-        results.append(est._params.copy())
-    np.testing.assert_array_equal(results[0], results[1])
+    assert_same_weights_with_1_and_2_threads(
+        model(hidden_layer_sizes=(64, 64, 64), activation="relu", normalization=normalization,
+              residual=True, dropout=0.1, batch_size=400, max_iter=3),
+        X, y, dtype, sample_weight=np.linspace(0, 2, len(y)))
 
 
 # ------------------------------------------------------ batches, solvers, state

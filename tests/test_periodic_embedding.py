@@ -2,19 +2,17 @@
 finite differences, the thread count, pickling, ONNX and the estimator's checks."""
 
 import math
-import os
 import pickle
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
 import bpcore
 from bpcore import MLPClassifier, MLPRegressor, _network
 from bpcore._validation import InvalidParameterError
 
-from conftest import (quiet_fit, assert_finite_differences, make_targets, network_objective,
+from conftest import (quiet_fit, assert_same_weights_with_1_and_2_threads, needs_two_threads, assert_finite_differences, make_targets, network_objective,
                       torch_layer_norms, torch_sgd_curve)
 
 K, D = 3, 4          # frequencies and outputs per feature
@@ -118,20 +116,13 @@ def test_gradient_is_the_finite_difference(normalization, loss):
         rng.choice(stop, 30, replace=False), np.arange(stop - n_embedding, stop)]))
 
 
-@pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs OpenMP and two CPUs")
+@needs_two_threads
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_independent_of_the_thread_count(dtype):
     X, y = data(n_rows=900)
-    X = X.astype(dtype)
-    results = []
-    for threads in (1, 2):
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            est = quiet_fit(model(hidden_layer_sizes=(64, 64), n_frequencies=8,
-                                  embedding_dim=8, batch_size=400, max_iter=3,
-                                  normalization="batch"), X, y)
-        results.append(est._params.copy())
-    np.testing.assert_array_equal(results[0], results[1])
+    assert_same_weights_with_1_and_2_threads(
+        model(hidden_layer_sizes=(64, 64), n_frequencies=8, embedding_dim=8, batch_size=400,
+              max_iter=3, normalization="batch"), X, y, dtype)
 
 
 def test_float32_follows_float64_and_learns():

@@ -6,13 +6,11 @@ Each is checked against an independent reference: finite differences of the obje
 and a PyTorch model trained on the same batches from the same weights (float64, 1e-9).
 """
 
-import os
 import pickle
 import warnings
 
 import numpy as np
 import pytest
-from threadpoolctl import threadpool_limits
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.metrics import d2_pinball_score, log_loss
 from sklearn.model_selection import train_test_split
@@ -22,6 +20,8 @@ from bpcore import MLPClassifier, MLPRegressor
 from bpcore._engine import Engine, TrainingData
 from bpcore._state import ModelState, initial_params
 from bpcore._validation import InvalidParameterError
+
+from conftest import assert_same_weights_with_1_and_2_threads, needs_two_threads, quiet_fit
 
 N_ROWS, BATCH, EPOCHS = 90, 32, 3      # 32 does not divide 90: a short last batch
 
@@ -38,12 +38,6 @@ def classification_data(n_classes=3, seed=0):
     X = rng.normal(size=(N_ROWS, 5))
     y = (X @ rng.normal(size=(5, n_classes))).argmax(axis=1)
     return X, y
-
-
-def quiet_fit(model, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return model.fit(*args, **kwargs)
 
 
 def from_weights(model, X, y, epochs=EPOCHS, **fit_kwargs):
@@ -559,24 +553,15 @@ def test_quantile_parameter_is_checked(quantile):
 
 
 # ------------------------------------------- dtypes, threads and the defaults
-@pytest.mark.skipif(not bpcore.openmp_enabled() or len(os.sched_getaffinity(0)) < 2,
-                    reason="needs OpenMP and two CPUs")
+@needs_two_threads
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_every_option_at_once_is_independent_of_the_thread_count(dtype):
     X, y = classification_data(3)
-    X = np.repeat(X, 4, axis=0).astype(dtype)
-    y = np.repeat(y, 4)
-    results = []
-    for threads in (1, 2):
-        with threadpool_limits(limits=threads, user_api="openmp"):
-            assert bpcore.effective_n_threads() == threads
-            model = quiet_fit(MLPClassifier(hidden_layer_sizes=(70, 40), max_iter=4,
-                                            random_state=0, weight_decay=0.1,
-                                            lr_schedule="one_cycle", ema_decay=0.8,
-                                            label_smoothing=0.1, batch_size=100), X, y)
-        assert model._params.dtype == dtype
-        results.append(model._params.copy())
-    np.testing.assert_array_equal(results[0], results[1])
+    assert_same_weights_with_1_and_2_threads(
+        MLPClassifier(hidden_layer_sizes=(70, 40), max_iter=4, random_state=0, weight_decay=0.1,
+                      lr_schedule="one_cycle", ema_decay=0.8, label_smoothing=0.1,
+                      batch_size=100),
+        np.repeat(X, 4, axis=0), np.repeat(y, 4), dtype)
 
 
 # ---------------------------------------------------------- the recommended settings
