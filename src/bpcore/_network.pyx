@@ -234,7 +234,8 @@ cdef struct NetSpec:
     Py_ssize_t max_row_chunks
     Py_ssize_t n_tasks
     int* task_layer
-    Py_ssize_t* task_start
+    Py_ssize_t* task_start        # first column (first feature: embeddings)
+    Py_ssize_t* task_stop         # end of the columns (at most COLUMN_CHUNK after the first)
     Py_ssize_t update_chunks
     Py_ssize_t scratch_size
     # normalization (NORM_BATCH or NORM_LAYER on every hidden layer) and skip connections
@@ -334,7 +335,7 @@ cdef class Network:
                   bint stages_input=True, loss_param=None, int normalization=NORM_NONE,
                   bint residual=False, double norm_momentum=0.1, Py_ssize_t n_frequencies=0,
                   Py_ssize_t embedding_dim=0, Py_ssize_t members=1):
-        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0, K = members
+        cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0, K = members, width
         cdef Py_ssize_t stacked = batch_capacity * members
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
@@ -554,26 +555,34 @@ cdef class Network:
                 self.spec.n_tasks += (self.spec.units[l] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
         self.spec.task_layer = <int*> malloc(self.spec.n_tasks * sizeof(int))
         self.spec.task_start = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
-        if self.spec.task_layer == NULL or self.spec.task_start == NULL:
+        self.spec.task_stop = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
+        if (self.spec.task_layer == NULL or self.spec.task_start == NULL
+                or self.spec.task_stop == NULL):
             raise MemoryError()
         offset = 0
         for l in range(L):
-            for c in range(0, self.spec.units[l + 1], COLUMN_CHUNK):
+            width = even_chunk(self.spec.units[l + 1], COLUMN_CHUNK)
+            for c in range(0, self.spec.units[l + 1], width):
                 self.spec.task_layer[offset] = l
                 self.spec.task_start[offset] = c
+                self.spec.task_stop[offset] = min(c + width, self.spec.units[l + 1])
                 offset += 1
+            if l == 0:
+                self.spec.first_tasks = offset
         for c in range(F):
             self.spec.task_layer[offset] = -1
             self.spec.task_start[offset] = c
+            self.spec.task_stop[offset] = c + 1
             offset += 1
         if K > 1:
             for l in range(1 if self.spec.first_by_member else 0, L):
-                for c in range(0, self.spec.units[l], COLUMN_CHUNK):
+                width = even_chunk(self.spec.units[l], COLUMN_CHUNK)
+                for c in range(0, self.spec.units[l], width):
                     self.spec.task_layer[offset] = -2 - l
                     self.spec.task_start[offset] = c
+                    self.spec.task_stop[offset] = min(c + width, self.spec.units[l])
                     offset += 1
         self.spec.n_tasks = offset
-        self.spec.first_tasks = (units[1] + COLUMN_CHUNK - 1) // COLUMN_CHUNK
         self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
         # scratch: per row chunk the loss and weight sums, per task a gradient norm,
         # per update chunk a weight norm, batch normalization's sums, per layer a norm
@@ -607,6 +616,7 @@ cdef class Network:
         free(self.spec.unit_offset)
         free(self.spec.task_layer)
         free(self.spec.task_start)
+        free(self.spec.task_stop)
         free(self.spec.residual)
         free(self.spec.scale_offset)
         free(self.spec.running_offset)
@@ -762,6 +772,17 @@ cdef double column_sums(floating* out, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t 
 cdef Py_ssize_t ROW_CHUNK = 128         # rows of the forward/backward pass
 cdef Py_ssize_t COLUMN_CHUNK = 64       # output columns of a weight gradient
 cdef Py_ssize_t UPDATE_CHUNK = 16384    # parameters of an optimizer step
+cdef bint FUSE_STEP = True              # the step in the gradient tasks (see Step)
+
+
+def set_fused_step(bint on):
+    """Take the optimizer step inside the gradient tasks (True, the default) or in a
+    pass of its own after them (the path clip_norm takes).  The two give the same
+    weights, bitwise; tests compare them.  Returns the previous setting."""
+    global FUSE_STEP
+    previous = FUSE_STEP
+    FUSE_STEP = on
+    return previous
 
 
 cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) noexcept nogil:
@@ -776,6 +797,15 @@ cdef inline int threads_for(Py_ssize_t work, Py_ssize_t parts, int n_threads) no
 
 cdef inline Py_ssize_t n_chunks(Py_ssize_t n, Py_ssize_t chunk) noexcept nogil:
     return (n + chunk - 1) // chunk
+
+
+cdef inline Py_ssize_t even_chunk(Py_ssize_t n, Py_ssize_t most) noexcept nogil:
+    # the size of the chunks that cut n into as few pieces of at most `most` as
+    # possible, of nearly equal sizes (multiples of 8, the last one smaller): 200 rows
+    # are 104 + 96, not 128 + 72, so that two threads finish together
+    cdef Py_ssize_t size = n_chunks(n, n_chunks(n, most))
+    size = (size + 7) // 8 * 8
+    return size if size < most else most
 
 
 cdef struct Batch:
@@ -855,6 +885,22 @@ cdef struct Extras:
     bint dropout                   # draw dropout masks (training); off for predictions
     unsigned long long seed        # the masks' seed
     bint track_units               # keep each relu unit's largest output (dead units)
+
+
+cdef struct Step:
+    # The optimizer step fused into the gradient tasks (see step_task): each task steps
+    # the parameters whose gradient it has just written, while they are in cache.  Not
+    # with clip_norm (its scale needs every gradient first).  Pointers to the model's
+    # dtype (a struct cannot hold fused types).
+    const OptimizerConfig* config
+    void* params
+    void* state_1                  # velocity, or Adam's m
+    void* state_2                  # Adam's v (NULL for SGD)
+    void* average                  # the parameters' moving average (NULL: off)
+    double rate                    # this step's η_t f(s) (see optimizer_step)
+    double keep                    # 1 - η_s λ (decoupled weight decay)
+    double average_decay
+    double* coef_norms             # per task: Σ w² of its weights after the step
 
 
 cdef struct Sums:
@@ -1590,6 +1636,78 @@ cdef double member_scale_gradient(const NetSpec* net, const floating* X, const B
     return squares
 
 
+cdef inline void step_range(const NetSpec* net, const Step* step, const floating* grads,
+                            Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
+    # the fused optimizer step over params[start:stop] (clip_value applies, clip_norm
+    # never: its scale is 1 here)
+    optimizer_step(<floating*> step.params, grads, <floating*> step.state_1,
+                   <floating*> step.state_2, start, stop, step.config, step.rate, 1.0,
+                   step.keep, net.n_coefs, <floating*> step.average, step.average_decay)
+
+
+cdef void step_task(const NetSpec* net, Py_ssize_t task, const floating* grads,
+                    const Step* step) noexcept nogil:
+    # The step of every parameter whose gradient gradient task `task` wrote (see
+    # batch_gradient): a weight task's block of columns c0..c1 of Wˡ, and those columns
+    # of bˡ (each member's), of an ensemble's sˡ and of γˡ, βˡ; an embedding task's
+    # feature (c, W, b); an ensemble's r-task its columns of each member's rˡ.  The
+    # first layer's r (summed after the tasks) and the running statistics are stepped by
+    # step_leftovers.  Sets step.coef_norms[task] to Σ w² of its weights after the step.
+    cdef Py_ssize_t l = net.task_layer[task], c0 = net.task_start[task], c1, i, member
+    cdef Py_ssize_t n_in, n_out, K = net.members, F, k, d
+    cdef const floating* params = <const floating*> step.params
+    step.coef_norms[task] = 0
+    if l == -1:
+        F = net.embed_features
+        k = net.embed_freqs
+        d = net.embed_dim
+        step_range(net, step, grads, net.embed_offset + c0 * k, net.embed_offset + c0 * k + k)
+        i = net.embed_offset + F * k + c0 * 2 * k * d
+        step_range(net, step, grads, i, i + 2 * k * d)
+        i = net.embed_offset + F * k + F * 2 * k * d + c0 * d
+        step_range(net, step, grads, i, i + d)
+        return
+    if l < -1:
+        l = -2 - l
+        n_in = net.units[l]
+        c1 = net.task_stop[task]
+        for member in range(K):
+            i = net.ens_r_offset[l] + member * n_in
+            step_range(net, step, grads, i + c0, i + c1)
+        return
+    n_in = net.units[l]
+    n_out = net.units[l + 1]
+    c1 = net.task_stop[task]
+    for i in range(n_in):
+        step_range(net, step, grads, net.coef_offset[l] + i * n_out + c0,
+                   net.coef_offset[l] + i * n_out + c1)
+    for member in range(K):
+        i = net.intercept_offset[l] + member * n_out
+        step_range(net, step, grads, i + c0, i + c1)
+        if K > 1:
+            i = net.ens_s_offset[l] + member * n_out
+            step_range(net, step, grads, i + c0, i + c1)
+    if normalized(net, l):
+        i = net.scale_offset[l]
+        step_range(net, step, grads, i + c0, i + c1)
+        step_range(net, step, grads, i + n_out + c0, i + n_out + c1)
+    if net.alpha > 0:
+        step.coef_norms[task] = sum_of_squares(params + net.coef_offset[l] + c0, n_in,
+                                               c1 - c0, n_out)
+
+
+cdef void step_leftovers(const NetSpec* net, const floating* grads,
+                         const Step* step) noexcept nogil:
+    # the fused step's parameters no task steps: an ensemble's first-layer r (its
+    # gradient is summed over the tasks) and the running statistics (no gradient; only
+    # a moving average changes them)
+    if net.first_by_member:
+        step_range(net, step, grads, net.ens_r_offset[0],
+                   net.ens_r_offset[0] + net.members * net.units[0])
+    if net.n_trainable < net.n_params:
+        step_range(net, step, grads, net.n_trainable, net.n_params)
+
+
 cdef inline bint sync_after(const NetSpec* net, Py_ssize_t k) noexcept nogil:
     # True when piece k of a batch (see batch_gradient) ends with sums over every row
     # chunk: the affine map, or the first half of the backward pass, of a batch-
@@ -1607,9 +1725,12 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
                            const floating* params, floating* grads, floating* ws,
                            const Extras* extras, floating* unit_max, double* scratch,
                            double* layer_squares, double* weight_sum_out,
-                           floating* running, double momentum) noexcept nogil:
+                           floating* running, double momentum, const Step* step) noexcept nogil:
     # The loss and gradient of one batch.  Returns Σ sᵢ ℓᵢ; writes Σ sᵢ to
     # weight_sum_out, each layer's ‖∂J/∂θˡ‖² to layer_squares (L); grads: OUT.
+    # With `step` (not NULL), each gradient task then takes the optimizer step of the
+    # parameters it has the gradient of (step_task), unless the loss or that part of
+    # the gradient is not finite (the caller then stops: the batch diverged).
     # scratch: net.scratch_size doubles for the per-chunk sums; unit_max:
     # n_threads x n_hidden_units running maxima (when extras.track_units).  With
     # batch normalization and `running` (the parameter buffer, not NULL), the running
@@ -1627,7 +1748,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
     # The same chunks whatever the thread count (on one thread, one after the other),
     # so the results do not depend on it, in float32 too.
     cdef Py_ssize_t c, flops = 0, l, n_rows = batch.n_rows, L = net.n_layers, r, k, k0, end
-    cdef Py_ssize_t row_chunks, task, n_tasks = net.n_tasks, r0, r1, positive = 0
+    cdef Py_ssize_t row_chunks, chunk_rows, task, n_tasks = net.n_tasks, r0, r1, positive = 0
     cdef Py_ssize_t n_pieces = 4 * L - 2 + (net.embed_features > 0)
     cdef int T1, T2
     cdef double loss = 0, weight_sum = 0, w, largest = 0, sum_u = 0, sum_uu = 0, ratio
@@ -1679,7 +1800,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
         sums.chunk_weight = sums.part_a = sums.part_b = NULL
         sums.mean = sums.inv_std = sums.sum_a = sums.sum_b = NULL
 
-    row_chunks = n_chunks(n_rows, ROW_CHUNK)
+    chunk_rows = even_chunk(n_rows, ROW_CHUNK)
+    row_chunks = n_chunks(n_rows, chunk_rows)
     T1 = threads_for(2 * n_rows * flops, row_chunks, net.n_threads)
     k0 = 0
     while k0 < n_pieces:
@@ -1689,8 +1811,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
         end += 1                     # pieces k0..end-1 in one region
         for c in prange(row_chunks, num_threads=T1, use_threads_if=T1 > 1,
                         schedule='dynamic', chunksize=1):
-            r0 = c * ROW_CHUNK
-            r1 = min(n_rows, r0 + ROW_CHUNK)
+            r0 = c * chunk_rows
+            r1 = min(n_rows, r0 + chunk_rows)
             run_pieces(net, X, Y, sample_weight, batch, c, r0, r1, k0, end, params, ws,
                        extras, unit_max + threadid() * net.n_hidden_units
                        if extras.track_units else NULL, &sums, &chunk_sums[c])
@@ -1710,6 +1832,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
         k0 = end
     for c in range(row_chunks):
         loss += chunk_sums[c]
+    if not isfinite(loss):
+        step = NULL
 
     T2 = threads_for(n_rows * flops, n_tasks, net.n_threads)
     for task in prange(n_tasks, num_threads=T2, use_threads_if=T2 > 1,
@@ -1720,15 +1844,16 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
         elif net.task_layer[task] < -1:
             task_squares[task] = member_scale_gradient(
                 net, X, batch, -2 - net.task_layer[task], net.task_start[task],
-                net.task_start[task] + COLUMN_CHUNK, grads, ws, weight_sum)
+                net.task_stop[task], grads, ws, weight_sum)
         else:
             task_squares[task] = weight_gradient_block(
-                net, X, batch, net.task_layer[task], net.task_start[task],
-                min(net.task_start[task] + COLUMN_CHUNK, net.units[net.task_layer[task] + 1]),
+                net, X, batch, net.task_layer[task], net.task_start[task], net.task_stop[task],
                 params, grads, ws, weight_sum,
                 ws + net.member_temp + threadid() * net.units[0] * COLUMN_CHUNK,
                 scratch + net.member_scratch + task * net.members * net.units[0]
                 if net.first_by_member and task < net.first_tasks else NULL)
+        if step != NULL and isfinite(task_squares[task]):
+            step_task(net, task, grads, step)
     for task in range(n_tasks):
         # the embeddings count with the first layer, the r's with their layer
         l = net.task_layer[task]
@@ -1741,7 +1866,12 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
             for task in range(net.first_tasks):
                 w += scratch[net.member_scratch + task * net.members * net.units[0] + r]
             r_grad[r] = <floating> w
-        layer_squares[0] += sum_of_squares(r_grad, 1, net.members * net.units[0], 0)
+        w = sum_of_squares(r_grad, 1, net.members * net.units[0], 0)
+        layer_squares[0] += w
+        if not isfinite(w):
+            step = NULL
+    if step != NULL:
+        step_leftovers(net, grads, step)
     return loss / net.members      # the members' mean of Σ sᵢ ℓᵢ
 
 
@@ -1769,13 +1899,9 @@ cdef void run_pieces(const NetSpec* net, const floating* X, const floating* Y,
 cdef double coef_squared_norm(const NetSpec* net, const floating* params,
                               Py_ssize_t start, Py_ssize_t stop) noexcept nogil:
     # Σ w² over the coefficients in [start, stop) (intercepts are not penalised)
-    cdef Py_ssize_t i
-    cdef double total = 0
     if stop > net.n_coefs:
         stop = net.n_coefs
-    for i in range(start, stop):
-        total += <double> params[i] * params[i]
-    return total
+    return sum_of_squares(params + start, 1, stop - start, 0) if stop > start else 0
 
 
 # ---------------------------------------------------------------- the boundary
@@ -2023,8 +2149,10 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     cdef NetSpec local = with_threads(spec, spec.n_threads)
     cdef const floating* sw_ptr = &sample_weight[0] if sample_weight.shape[0] > 0 else NULL
     cdef double batch_loss, weight_sum, sq_norm = 0, data_total = 0, penalty_total = 0
-    cdef double rate = config.learning_rate, grad_squares, scale, started, factor
-    cdef double scheduled = config.learning_rate, keep = 1, average_decay = 0
+    cdef double grad_squares, scale, started, factor
+    cdef double scheduled = config.learning_rate
+    cdef Step fused
+    cdef bint fuse = FUSE_STEP and config.clip_norm <= 0
     cdef Py_ssize_t rows_run = 0
     cdef floating* average_ptr = NULL
     cdef double* scratch
@@ -2070,10 +2198,17 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     extras.track_units = True
     scratch = <double*> malloc(spec.scratch_size * sizeof(double))
     unit_max = <floating*> malloc((local.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
-    if scratch == NULL or unit_max == NULL:
+    fused.coef_norms = <double*> malloc(spec.n_tasks * sizeof(double))
+    if scratch == NULL or unit_max == NULL or fused.coef_norms == NULL:
         free(scratch)
         free(unit_max)
+        free(fused.coef_norms)
         raise MemoryError()
+    fused.config = &config
+    fused.params = &params[0]
+    fused.state_1 = &state_1[0]
+    fused.state_2 = &state_2[0] if config.kind == ADAM else NULL
+    fused.average = average_ptr
     memset(unit_max, 0, (local.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
     layer_squares = scratch + spec.scratch_size - L
     update_norms = scratch + 2 * spec.max_row_chunks + spec.n_tasks
@@ -2090,11 +2225,17 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 batch.n_rows = min(batch_size, n_samples - batch.first)
                 started = omp_get_wtime()
                 local.n_threads = governor.current
-                T3 = threads_for(8 * spec.n_params, spec.update_chunks, governor.current)
+                # this batch's step, should it take one (nothing here depends on the
+                # gradient)
+                factor = schedule_factor(&config, <double> step)
+                fused.rate = step_size(&config, step + 1) * factor
+                fused.keep = 1 - config.learning_rate * factor * config.weight_decay
+                fused.average_decay = config.ema_decay if step > 0 else 0.0
                 batch_loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                             &params[0], &grads[0], &workspace[0], &extras,
                                             unit_max, scratch, layer_squares, &weight_sum,
-                                            &params[0], spec.norm_momentum)
+                                            &params[0], spec.norm_momentum,
+                                            &fused if fuse else NULL)
                 if weight_sum == 0:
                     # every sample weight of this batch is 0: nothing to learn from it
                     batch.first += batch.n_rows
@@ -2106,32 +2247,38 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                     layer_stats[L + l] = layer_squares[l]
                     grad_squares += layer_squares[l]
                 if not (isfinite(batch_loss) and isfinite(grad_squares)):
-                    diverged = True        # stop before this batch's step
+                    # stop before this batch's step (fused: the tasks whose gradient
+                    # was finite took theirs; the caller discards this buffer)
+                    diverged = True
                     break
                 rows_run += batch.n_rows
                 data_total += batch.n_rows * (batch_loss / weight_sum)
                 penalty_total += batch.n_rows * penalty_term(spec, sq_norm, weight_sum)
-                factor = schedule_factor(&config, <double> step)
                 step += 1
                 scheduled = config.learning_rate * factor
-                rate = step_size(&config, step) * factor
-                keep = 1 - scheduled * config.weight_decay
-                average_decay = config.ema_decay if step > 1 else 0.0
-                scale = clip_scale(&config, grad_squares)
-                for part in prange(spec.update_chunks, num_threads=T3, use_threads_if=T3 > 1,
-                                   schedule='dynamic', chunksize=1):
-                    e0 = part * UPDATE_CHUNK
-                    e1 = min(spec.n_params, e0 + UPDATE_CHUNK)
-                    optimizer_step(&params[0], &grads[0], &state_1[0],
-                                   &state_2[0] if config.kind == ADAM else NULL,
-                                   e0, e1, &config, rate, scale, keep, spec.n_coefs,
-                                   average_ptr, average_decay)
+                if fuse:
                     if penalised:
-                        update_norms[part] = coef_squared_norm(spec, &params[0], e0, e1)
-                if penalised:
-                    sq_norm = 0
-                    for t in range(spec.update_chunks):
-                        sq_norm += update_norms[t]
+                        sq_norm = 0
+                        for t in range(spec.n_tasks):
+                            sq_norm += fused.coef_norms[t]
+                else:
+                    scale = clip_scale(&config, grad_squares)
+                    T3 = threads_for(8 * spec.n_params, spec.update_chunks, governor.current)
+                    for part in prange(spec.update_chunks, num_threads=T3,
+                                       use_threads_if=T3 > 1, schedule='dynamic',
+                                       chunksize=1):
+                        e0 = part * UPDATE_CHUNK
+                        e1 = min(spec.n_params, e0 + UPDATE_CHUNK)
+                        optimizer_step(&params[0], &grads[0], &state_1[0],
+                                       &state_2[0] if config.kind == ADAM else NULL,
+                                       e0, e1, &config, fused.rate, scale, fused.keep,
+                                       spec.n_coefs, average_ptr, fused.average_decay)
+                        if penalised:
+                            update_norms[part] = coef_squared_norm(spec, &params[0], e0, e1)
+                    if penalised:
+                        sq_norm = 0
+                        for t in range(spec.update_chunks):
+                            sq_norm += update_norms[t]
                 governor_end_batch(&governor, batch.n_rows, omp_get_wtime() - started)
                 batch.first += batch.n_rows
                 with gil:
@@ -2144,6 +2291,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     finally:
         free(scratch)
         free(unit_max)
+        free(fused.coef_norms)
     if 0 < rows_run < n_samples:
         # batches were skipped (no weight, or batch normalization without two rows of
         # weight): the sums over the batches run, scaled to every row
@@ -2208,7 +2356,7 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
             loss = batch_gradient(&local, &X[0], &Y[0, 0], sw_ptr, &batch,
                                   &params[0], &grads[0], &workspace[0], &extras, NULL, scratch,
                                   scratch + spec.scratch_size - spec.n_layers, &weight_sum,
-                                  &params[0] if set_running else NULL, 1.0)
+                                  &params[0] if set_running else NULL, 1.0, NULL)
             if spec.alpha > 0:
                 sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_coefs)
     finally:
