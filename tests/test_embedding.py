@@ -663,6 +663,32 @@ def test_the_small_prediction_kernel_reports_what_is_not_finite():
     assert _network.predict_rows(state.serial_network, bad_X, params, out) == 2
     params[-1] = np.nan
     assert _network.predict_rows(state.serial_network, X[:2].copy(), params, out) == -1
+    # an X this path cannot read as it is goes to the general path (-3, out untouched)
+    params = state.params.copy()
+    for other in (np.asfortranarray(X[:2]), X[:2].astype(np.float32), X[:2, :3].copy(),
+                  X[:2].astype(int), X[:2].ravel(), X[:2].astype(">f8"), [[1.0] * 4] * 2):
+        out[:] = 7.0
+        assert _network.predict_rows(state.serial_network, other, params, out) == -3
+        assert np.all(out == 7.0)
+    assert _network.predict_rows(state.serial_network, X[:3].copy(), params, out) == -3
+    # the network's own arrays are checked, never guessed
+    with pytest.raises(ValueError, match="wrong size"):
+        _network.predict_rows(state.serial_network, X[:2].copy(), params[:-1], out)
+    with pytest.raises(ValueError, match="one dtype"):
+        _network.predict_rows(state.serial_network, X[:2].copy(), params,
+                              out.astype(np.float32))
+    with pytest.raises(ValueError, match="output size"):
+        _network.predict_rows(state.serial_network, X[:2].copy(), params, np.empty((2, 2)))
+    with pytest.raises(ValueError, match="C-contiguous 1-d"):
+        _network.predict_rows(state.serial_network, X[:2].copy(), params.reshape(1, -1), out)
+    frozen = out.copy()
+    frozen.flags.writeable = False
+    with pytest.raises((BufferError, ValueError)):
+        _network.predict_rows(state.serial_network, X[:2].copy(), params, frozen)
+    # and the estimator answers the same for each of those inputs
+    expected = model.predict(X[:2].copy())
+    for other in (np.asfortranarray(X[:2]), X[:2].astype(np.float32), X[:2].astype(">f8")):
+        np.testing.assert_allclose(model.predict(other), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="weights are not finite"):
         model.intercepts_[-1][:] = np.nan
         model.predict(X[:1])

@@ -499,10 +499,7 @@ class _BaseMLP(BaseEstimator):
             and type(X) is np.ndarray
             and X.ndim == 2
             and 0 < X.shape[0] <= _SMALL_ROWS
-            and X.dtype == state.dtype
-            and X.flags.c_contiguous
-            and X.shape[1] == state.n_features
-            and state.feature_names is None
+            and state.feature_names is None     # (the kernel checks dtype, layout, width)
         ):
             output = state.forward_small(X)
             if output is not None:
@@ -963,7 +960,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         encoder = state.encoder
         classes = encoder.classes_
         if encoder.y_type_ == "multiclass":
-            return classes.take(output.argmax(axis=1))
+            return classes[output.argmax(1)]
         if encoder.y_type_ == "binary":
             if len(classes) == 1:           # fitted on one class: always that class
                 return np.repeat(classes, output.shape[0])

@@ -12,7 +12,6 @@ fit starts from them; no other layer ever changes.
 
 from __future__ import annotations
 
-import operator
 
 import numpy as np
 
@@ -21,11 +20,6 @@ from ._threads import blas_single_threaded, effective_n_threads
 
 _SMALL_ROWS = 256     # largest input for the serial small-prediction path
 _BLOCK_ROWS = 1024    # rows a thread multiplies at once in large predictions
-# the small-prediction kernel's specialisations, called without the fused dispatcher
-_PREDICT_ROWS = {
-    np.dtype(np.float32): _network.predict_rows.__signatures__["float"],
-    np.dtype(np.float64): _network.predict_rows.__signatures__["double"],
-}
 
 
 _KEEP = object()   # with_lists: keep this list as it is
@@ -240,9 +234,8 @@ class ModelState:
     def views_unchanged(self):
         """True while coefs_ and intercepts_ hold the buffer's own views (O(layers))."""
         coefs, intercepts = self._views
-        return (len(self.coefs) == len(coefs) and len(self.intercepts) == len(intercepts)
-                and all(map(operator.is_, self.coefs, coefs))
-                and all(map(operator.is_, self.intercepts, intercepts)))
+        return (_network.same_items(self.coefs, coefs)
+                and _network.same_items(self.intercepts, intercepts))
 
     def current_params(self):
         """The parameters the model runs now: its buffer, or a new buffer holding the
@@ -305,14 +298,14 @@ class ModelState:
         return per_member.mean(axis=1)
 
     def forward_small(self, X):
-        """The small-prediction path: X a C-ordered ndarray of the model's dtype, with
-        1 to 256 rows of n_features columns; None when anything needs the full path
-        (assigned layers, non-finite input or output)."""
+        """The small-prediction path: X a 2-d ndarray of 1 to 256 rows; None when
+        anything needs the full path (X not C-ordered, of another dtype or width;
+        assigned layers; non-finite input or output)."""
         if not self.views_unchanged():
             return None
         out = np.empty((X.shape[0] * self.members, self.n_outputs), dtype=self.params.dtype)
         # non-zero: X or the output holds NaN or infinity (the full path says which)
-        if _PREDICT_ROWS[self.params.dtype](self.serial_network, X, self.params, out):
+        if _network.predict_rows(self.serial_network, X, self.params, out):
             return None
         return out if self.members == 1 else self._combine(out)
 
