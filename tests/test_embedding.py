@@ -437,7 +437,7 @@ config = dict(kind=2, learning_rate=0.1, momentum=0.0, nesterov=False, beta_1=0.
               schedule=0, warmup_steps=0.0, total_steps=10.0, ema_decay=0.0)
 args = lambda gov, step=0: (net8, X, e, e, Y, np.empty(0), e, 8, np.zeros(net8.n_params),
                     np.zeros(net8.n_params), np.zeros(net8.n_params), np.empty(0), np.empty(0),
-                    np.zeros(net8.train_workspace_size), config, step, 0, np.zeros(4),
+                    np.zeros(net8.train_workspace_size), config, step, 0, np.zeros(6),
                     np.zeros(4, np.uint8), gov)
 net8 = N.Network([3, 4, 2], [relu], squared, 0.0, 8, 2)
 refused(lambda: N.train_epoch(*args(np.zeros(8))), "kind")

@@ -112,6 +112,7 @@ class EpochStats:
     last_layer_squares: np.ndarray  # the same for the last batch run
     alive: np.ndarray        # per hidden unit: had a positive output (relu-like)
     learning_rate: float     # the last step's scheduled rate
+    weight_squares: np.ndarray  # per layer ‖Wˡ‖² at the end of the epoch
 
 
 class Engine:
@@ -143,7 +144,7 @@ class Engine:
         self.workspace = np.empty(self.net.train_workspace_size, dtype=params.dtype)
         self.grads = np.empty_like(params)
         n_layers = len(state.layer_units) - 1
-        self._layer_stats = np.zeros(2 * n_layers)
+        self._layer_stats = np.zeros(3 * n_layers)
         self._alive = np.zeros(self.net.n_hidden_units, dtype=np.uint8)
         self._governor = np.zeros(8)   # the thread governor's state, across epochs
         self._no_order = np.empty(0, dtype=np.intp)
@@ -168,10 +169,9 @@ class Engine:
         )
         if not diverged:
             optimizer.step = step
-        n_layers = self._layer_stats.size // 2
-        return EpochStats(data_loss, penalty, n_batches, diverged,
-                          self._layer_stats[:n_layers].copy(),
-                          self._layer_stats[n_layers:].copy(), self._alive.copy(), rate)
+        stats = self._layer_stats.reshape(3, -1).copy()
+        return EpochStats(data_loss, penalty, n_batches, diverged, stats[0], stats[1],
+                          self._alive.copy(), rate, stats[2])
 
     def gradient(self, dropout_seed=None, set_running=False):
         """(data term, L2 term) of J over all rows as one batch at the buffer; the

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _layout
 
 
 class Progress:
@@ -70,23 +69,20 @@ class LayerHistory:
     def __init__(self, layer_units, activation):
         self.layer_units = list(layer_units)
         self.tracks_dead = activation in ("relu", "leaky_relu")
-        coef_slices, _ = _layout.param_slices(self.layer_units)
-        self._coef_starts = np.array([start for start, _, _ in coef_slices])
-        self._n_coefs = coef_slices[-1][1]
+        hidden = np.array(self.layer_units[1:-1])
+        self._unit_starts = np.concatenate([[0], np.cumsum(hidden)[:-1]]).astype(np.intp)
+        self._hidden = hidden
         self.gradient_norms, self.weight_norms, self.dead_units = [], [], []
 
-    def record(self, stats, params):
-        n_layers = len(self.layer_units) - 1
+    def record(self, stats):
+        """Add an epoch (an EpochStats: the kernel's per-layer sums)."""
         self.gradient_norms.append(np.sqrt(stats.layer_squares / max(stats.n_batches, 1)))
-        self.weight_norms.append(
-            np.sqrt(np.add.reduceat(np.square(params[: self._n_coefs]), self._coef_starts)))
-        dead = np.full(n_layers - 1, np.nan)
-        if self.tracks_dead:
-            start = 0
-            for i, units in enumerate(self.layer_units[1:-1]):
-                dead[i] = 1.0 - stats.alive[start : start + units].mean()
-                start += units
-        self.dead_units.append(dead)
+        self.weight_norms.append(np.sqrt(stats.weight_squares))
+        if self.tracks_dead and self._hidden.size:
+            alive = np.add.reduceat(stats.alive, self._unit_starts, dtype=np.intp)
+            self.dead_units.append(1.0 - alive / self._hidden)
+        else:
+            self.dead_units.append(np.full(self._hidden.size, np.nan))
 
     def publish(self, estimator):
         n_layers = len(self.layer_units) - 1

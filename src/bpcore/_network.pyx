@@ -2117,9 +2117,10 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
         Steps taken before this epoch (Adam's t, the schedule's index).
     dropout_seed : int
         Seed of this epoch's dropout masks.
-    layer_stats : float64 ndarray of shape (2 L,), OUT
+    layer_stats : float64 ndarray of shape (3 L,), OUT
         [0:L] Σ over batches of ‖∂J/∂θˡ‖² (layer l's weights and bias); [L:2L] the
-        same for the last batch run (the one that diverged, if one did).
+        same for the last batch run (the one that diverged, if one did); [2L:3L]
+        ‖Wˡ‖² at the end of the epoch.
     alive : uint8 ndarray of shape (n_hidden_units,), OUT
         1 for each relu / leaky_relu unit that had a positive output in the epoch.
     governor_state : float64 ndarray of shape (8,), INOUT
@@ -2187,8 +2188,8 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     if grads.shape[0] != spec.n_params or state_1.shape[0] != spec.n_params or (
             config.kind == ADAM and state_2.shape[0] != spec.n_params):
         raise ValueError("grads and optimizer state must match the parameter buffer")
-    if layer_stats.shape[0] != 2 * L or alive.shape[0] != spec.n_hidden_units:
-        raise ValueError("layer_stats needs 2 L entries and alive one per hidden unit")
+    if layer_stats.shape[0] != 3 * L or alive.shape[0] != spec.n_hidden_units:
+        raise ValueError("layer_stats needs 3 L entries and alive one per hidden unit")
     if governor_state.shape[0] != 8:
         raise ValueError("governor_state needs 8 entries")
     governor_load(&governor, &governor_state[0], local.n_threads)
@@ -2290,6 +2291,10 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                     if unit_max[t * spec.n_hidden_units + l] > 0:
                         alive[l] = 1
             governor_save(&governor, &governor_state[0])
+            for l in range(L):
+                layer_stats[2 * L + l] = coef_squared_norm(
+                    spec, &params[0], spec.coef_offset[l],
+                    spec.coef_offset[l] + spec.units[l] * spec.units[l + 1])
     finally:
         free(scratch)
         free(unit_max)

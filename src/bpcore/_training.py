@@ -158,7 +158,7 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             published = est._publish(layout, model.copy())
             est.loss_ = est._reported_loss(stats.data_loss, stats.penalty, layout) / n_samples
             est.loss_curve_.append(est.loss_)
-            history.record(stats, params)
+            history.record(stats)
             if progress.lines:
                 progress.message("Iteration %d, loss = %.8f" % (est.n_iter_, est.loss_))
             _stopping.record_epoch(est, published, validation, est._best_params, progress.message)
