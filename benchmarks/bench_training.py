@@ -2,7 +2,7 @@
 
     python benchmarks/bench_training.py                    # every workload
     python benchmarks/bench_training.py W-small W-large    # some of them
-    python benchmarks/bench_training.py --repeats 5 --markdown results.md
+    python benchmarks/bench_training.py --repeats 5 --json results.json
 
 Machines are shared and noisy: every figure is the median of several repetitions,
 and the ratios (peer time / bpcore time, > 1 means bpcore is faster) are what to
@@ -58,8 +58,8 @@ def median_time(function, repeats):
     return statistics.median(times)
 
 
-def gemm_peak_gflops(repeats=5):
-    a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)
+def gemm_peak_gflops(repeats=5, dtype=np.float32):
+    a = np.random.default_rng(0).random((2048, 2048), dtype=dtype)
     a @ a
     return 2 * 2048**3 / median_time(lambda: a @ a, repeats) / 1e9
 
@@ -152,7 +152,11 @@ def w_large(repeats, peak, dtype=np.float32, name="W-large"):
 
 
 def w_f64(repeats, peak):
-    return w_large(repeats, peak, np.float64, "W-f64")
+    result = w_large(repeats, peak, np.float64, "W-f64")
+    # against what float64 GEMM itself reaches on this machine, measured now
+    result["peak64_gflops"] = gemm_peak_gflops(dtype=np.float64)
+    result["peak64_fraction"] = result["gflops"] / result["peak64_gflops"]
+    return result
 
 
 def w_predict_1(repeats, peak):
@@ -239,6 +243,9 @@ def format_result(result):
             parts.append(f"{peer} {times[peer]:.4g} ({times[peer] / ours:.2f}x)")
     if "gflops" in result:
         parts.append(f"{result['gflops']:.1f} GFLOPS = {100 * result['peak_fraction']:.0f}% of peak")
+    if "peak64_fraction" in result:
+        parts.append(f"{100 * result['peak64_fraction']:.0f}% of the float64 GEMM peak "
+                     f"({result['peak64_gflops']:.1f} GFLOPS)")
     for key in ("accuracy", "r2"):
         if key in result:
             parts.append(key + " " + ", ".join(f"{k} {v:.4f}" for k, v in result[key].items()))
