@@ -11,6 +11,7 @@ process holds are what make a 2-thread epoch slower than a 1-thread one.
 
 import multiprocessing
 import os
+import signal
 import sys
 import time
 import warnings
@@ -90,6 +91,8 @@ def main():
     quiet = {name: in_fresh_process(name) for name in libraries}
     busy = multiprocessing.get_context("spawn").Process(target=spin, args=(cores[-1],),
                                                          daemon=True)
+    # killed with SIGTERM, still stop the busy process (the finally below runs)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     busy.start()
     time.sleep(0.5)
     try:
