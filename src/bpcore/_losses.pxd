@@ -113,12 +113,24 @@ cdef inline double output_loss_delta(const floating* A, floating* delta,
                 row_loss += element_loss(a_row[j], y_ptr[j], loss, eps, p)
             total += s * row_loss
             continue
-        for j in range(n_outputs):
-            if sample_weight != NULL:
+        if sample_weight != NULL:
+            for j in range(n_outputs):
                 d_row[j] = <floating> ((a_row[j] - y_ptr[j]) * s)
-            else:
+        else:
+            for j in range(n_outputs):
                 d_row[j] = a_row[j] - y_ptr[j]
-            row_loss += element_loss(a_row[j], y_ptr[j], loss, eps, 0.0)
+        # the same terms as element_loss, in the same order, with the loss's branch
+        # taken once per row rather than per element
+        if loss == SQUARED_ERROR:
+            for j in range(n_outputs):
+                row_loss += element_loss(a_row[j], y_ptr[j], SQUARED_ERROR, eps, 0.0)
+        elif loss == LOG_LOSS:
+            for j in range(n_outputs):
+                if y_ptr[j] != 0:       # (xlogy: 0 log a = 0)
+                    row_loss += element_loss(a_row[j], y_ptr[j], LOG_LOSS, eps, 0.0)
+        else:
+            for j in range(n_outputs):
+                row_loss += element_loss(a_row[j], y_ptr[j], loss, eps, 0.0)
         total += s * row_loss
     return total
 
