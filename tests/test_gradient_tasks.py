@@ -1,13 +1,16 @@
-"""The optimizer step taken inside the gradient tasks (each task steps the parameters
-whose gradient it has just formed) gives the same weights, bitwise, as the step in a
-pass of its own after the whole gradient (the path clip_norm takes): every parameter
-group of every architecture is stepped exactly once, with the same arithmetic."""
+"""The weight-gradient tasks.  The optimizer step taken inside them (each task steps
+the parameters whose gradient it has just formed) gives the same weights, bitwise, as
+the step in a pass of its own after the whole gradient (the path clip_norm takes):
+every parameter group of every architecture is stepped exactly once, with the same
+arithmetic.  Small networks get narrower tasks when two threads share those better,
+and the widths never depend on the thread count."""
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
 
 from bpcore import MLPClassifier, MLPRegressor, _network
+from conftest import assert_same_weights_with_1_and_2_threads, needs_two_threads
 
 OPTIONS = {
     "adam": {},
@@ -76,3 +79,25 @@ def test_fused_step_regressor_with_two_outputs():
             _network.set_fused_step(previous)
         results.append(model._state.current_params().copy())
     assert np.array_equal(*results)
+
+
+def test_narrow_gradient_tasks_where_two_threads_share_them_better():
+    # the busiest of two threads taking the tasks in order (multiply-adds per row)
+    assert _network.task_makespan([100, 64, 64, 1], 64, 2) == 6400     # 6400 | 4096 + 64
+    assert _network.task_makespan([100, 64, 64, 1], 32, 2) == 5312     # 3200 + 2048 + 64
+    assert _network.task_makespan([100, 64, 64, 1], 64, 1) == 6400 + 4096 + 64
+    assert _network.task_width([100, 64, 64, 1]) == 32
+    assert _network.task_width([64, 100, 10]) == 64        # 3816 against 4096 narrower
+    assert _network.task_width([784, 256, 128, 10]) == 64  # large layers: fewer packings
+
+
+@needs_two_threads
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_narrow_tasks_keep_the_weights_independent_of_the_thread_count(dtype):
+    # the widths are a property of the network, not of the threads that run it
+    rng = np.random.RandomState(0)
+    X = rng.randn(500, 100)
+    y = X[:, :3].sum(axis=1) + 0.1 * rng.randn(500)
+    model = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=3, batch_size=200,
+                         random_state=0, alpha=0.01)
+    assert_same_weights_with_1_and_2_threads(model, X, y, dtype)
