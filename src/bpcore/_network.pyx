@@ -598,12 +598,11 @@ cdef class Network:
         self.spec.scratch_size = self.spec.norm_scratch + L
         if normalization == NORM_BATCH:
             # per row chunk: its weight, per-unit means and squared deviations (forward)
-            # or sums (backward); per hidden unit the batch's mean and 1/σ; per unit
-            # of a layer the two merged backward sums
+            # or sums (backward); per hidden unit the batch's mean and 1/σ, and the
+            # two merged backward sums
             self.spec.scratch_size += (self.spec.max_row_chunks
                                        * (1 + 2 * self.spec.max_layer_units)
-                                       + 2 * self.spec.n_hidden_units
-                                       + 2 * self.spec.max_layer_units)
+                                       + 4 * self.spec.n_hidden_units)
         # an ensemble's first-layer r sums, per task (the layer norms stay last)
         self.spec.member_scratch = self.spec.scratch_size - L
         if self.spec.first_by_member:
@@ -955,8 +954,9 @@ cdef struct Sums:
     double* part_b           # the same: Σ s (z - its mean)² (forward) or Σ ∂J/∂Yˡ Ẑˡ
     double* mean             # per hidden unit: the batch's weighted mean of Zˡ
     double* inv_std          # per hidden unit: the batch's 1 / √(variance + ε)
-    double* sum_a            # per unit of the layer merged last: Σ ∂J/∂Y
-    double* sum_b            #                                     Σ ∂J/∂Y Ẑ
+    double* sum_a            # per hidden unit: the batch's Σ ∂J/∂Y (batch-normalized
+    double* sum_b            # layers; merged in chunk order), and Σ ∂J/∂Y Ẑ; the
+                             # weight tasks make ∂J/∂β and ∂J/∂γ of them
     double weight_sum        # Σ s over the batch
     double weight_scale      # 1 / the batch's largest weight: the moments' row weights
     double unbiased          # the variance's factor 1 / (1 - Σ s² / (Σ s)²) (n / (n - 1))
@@ -1314,7 +1314,7 @@ cdef void merge_moments(const NetSpec* net, Py_ssize_t l, Py_ssize_t row_chunks,
     cdef Py_ssize_t c, j, n = net.units[l + 1]
     cdef double* mean = sums.mean + net.unit_offset[l]
     cdef double* inv_std = sums.inv_std + net.unit_offset[l]
-    cdef double* m2 = sums.sum_b
+    cdef double* m2 = sums.sum_b + net.unit_offset[l]      # (a temporary here)
     cdef double total = 0, w, f, d, var, unbiased
     cdef floating* running
     for j in range(n):
@@ -1526,7 +1526,8 @@ cdef void backward_piece(const NetSpec* net, Py_ssize_t l, bint first, const flo
             w = row_weight(sample_weight, batch, r0 + i) / sums.weight_sum
             for j in range(n):
                 g[i * n + j] = <floating> (sums.inv_std[net.unit_offset[l] + j] * gamma[j] * (
-                    dy[i * n + j] - w * sums.sum_a[j] - zhat[i * n + j] * w * sums.sum_b[j]))
+                    dy[i * n + j] - w * sums.sum_a[net.unit_offset[l] + j]
+                    - zhat[i * n + j] * w * sums.sum_b[net.unit_offset[l] + j]))
 
 
 cdef inline double penalty_term(const NetSpec* net, double coef_squares,
@@ -1588,13 +1589,14 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
                                   Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
                                   const floating* params, floating* grads,
                                   const floating* ws, double weight_sum, floating* temp,
-                                  double* r_sums) noexcept nogil:
+                                  double* r_sums, const double* bn_sums) noexcept nogil:
     # Output columns c0..c1 of layer l:
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
     # (the penalty's derivative: of penalty_term).  An ensemble's K rows per row give
     #   ∂J/∂Wˡ = Ãᵀ ∂J/∂P / (K Σs) + (α / Σs) W,  ∂J/∂bₘ = Σ_{rows of m} δ / (K Σs),
     #   ∂J/∂sₘ = Σ_{rows of m} δ ∘ P / (K Σs)
-    # (J averages the members' losses).
+    # (J averages the members' losses).  bn_sums (batch normalization; else NULL): the
+    # batch's merged Σ ∂J/∂Y and Σ ∂J/∂Y Ẑ per hidden unit (Sums.sum_a, sum_b after it).
     # grads: OUT (these columns only).  Returns Σ of these columns' squared gradients.
     cdef Py_ssize_t K = net.members, n_rows = batch.n_rows * K, i, j, r, member
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
@@ -1635,20 +1637,27 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
                                    ws + net.raw_offset[l], member, K)
     if normalized(net, l):
         # ∂J/∂γ[j] = Σᵣ ∂J/∂Y[r, j] Ẑ[r, j] / Σs,  ∂J/∂β[j] = Σᵣ ∂J/∂Y[r, j] / Σs
-        dy = ws + net.dy_offset[l]
-        zhat = ws + net.norm_offset[l]
         scale_grad = grads + net.scale_offset[l]
         shift_grad = scale_grad + n_out
-        for j in range(c0, c1):
-            scale_grad[j] = 0
-            shift_grad[j] = 0
-        for r in range(n_rows):
+        if bn_sums != NULL:
+            # batch normalization's backward pass has summed them already
             for j in range(c0, c1):
-                scale_grad[j] = scale_grad[j] + dy[r * n_out + j] * zhat[r * n_out + j]
-                shift_grad[j] = shift_grad[j] + dy[r * n_out + j]
-        for j in range(c0, c1):
-            scale_grad[j] = scale_grad[j] * inv_scale
-            shift_grad[j] = shift_grad[j] * inv_scale
+                shift_grad[j] = <floating> (bn_sums[net.unit_offset[l] + j] * inv_scale)
+                scale_grad[j] = <floating> (bn_sums[net.n_hidden_units + net.unit_offset[l] + j]
+                                            * inv_scale)
+        else:
+            dy = ws + net.dy_offset[l]
+            zhat = ws + net.norm_offset[l]
+            for j in range(c0, c1):
+                scale_grad[j] = 0
+                shift_grad[j] = 0
+            for r in range(n_rows):
+                for j in range(c0, c1):
+                    scale_grad[j] = scale_grad[j] + dy[r * n_out + j] * zhat[r * n_out + j]
+                    shift_grad[j] = shift_grad[j] + dy[r * n_out + j]
+            for j in range(c0, c1):
+                scale_grad[j] = scale_grad[j] * inv_scale
+                shift_grad[j] = shift_grad[j] * inv_scale
         squares += (sum_of_squares(scale_grad + c0, 1, c1 - c0, 0)
                     + sum_of_squares(shift_grad + c0, 1, c1 - c0, 0))
     # while the block is still in cache
@@ -1837,7 +1846,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
         sums.mean = sums.part_b + net.max_row_chunks * net.max_layer_units
         sums.inv_std = sums.mean + net.n_hidden_units
         sums.sum_a = sums.inv_std + net.n_hidden_units
-        sums.sum_b = sums.sum_a + net.max_layer_units
+        sums.sum_b = sums.sum_a + net.n_hidden_units
     else:
         sums.chunk_weight = sums.part_a = sums.part_b = NULL
         sums.mean = sums.inv_std = sums.sum_a = sums.sum_b = NULL
@@ -1865,12 +1874,14 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
             else:
                 l = L - 2 - (k - 2 * L) // 2
                 for r in range(net.units[l + 1]):
-                    sums.sum_a[r] = 0
-                    sums.sum_b[r] = 0
+                    sums.sum_a[net.unit_offset[l] + r] = 0
+                    sums.sum_b[net.unit_offset[l] + r] = 0
                 for c in range(row_chunks):
                     for r in range(net.units[l + 1]):
-                        sums.sum_a[r] += sums.part_a[c * net.max_layer_units + r]
-                        sums.sum_b[r] += sums.part_b[c * net.max_layer_units + r]
+                        sums.sum_a[net.unit_offset[l] + r] += sums.part_a[
+                            c * net.max_layer_units + r]
+                        sums.sum_b[net.unit_offset[l] + r] += sums.part_b[
+                            c * net.max_layer_units + r]
         k0 = end
     for c in range(row_chunks):
         loss += chunk_sums[c]
@@ -1893,7 +1904,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
                 params, grads, ws, weight_sum,
                 ws + net.member_temp + threadid() * net.units[0] * COLUMN_CHUNK,
                 scratch + net.member_scratch + task * net.members * net.units[0]
-                if net.first_by_member and task < net.first_tasks else NULL)
+                if net.first_by_member and task < net.first_tasks else NULL, sums.sum_a)
         if step != NULL and isfinite(task_squares[task]):
             step_task(net, task, grads, step)
     for task in range(n_tasks):
