@@ -19,7 +19,8 @@
 #        layers, the output error, and the whole δ recursion  δˡ = (δˡ⁺¹ Wˡ⁺¹ᵀ) ⊙ σ'(Zˡ);
 #      - output columns for the weight gradients  ∂J/∂Wˡ = (Aˡ⁻¹ᵀ δˡ + α Wˡ) / Σs  and the
 #        bias sums, so no cross-thread reduction;
-#      - element ranges of the flat buffer for the optimizer step.
+#      - element ranges of the flat buffer for the optimizer step (a small network's
+#        step rides in the weight-gradient tasks instead: see Step).
 #    The chunks are the same for any thread count, so the weights are too (bitwise);
 #    a governor (Governor) picks each batch's thread count by timing.
 # e) Threads are only started where that is safe (usable_threads): never in a child
