@@ -113,6 +113,30 @@ def test_huge_learning_rate_diverges_and_keeps_last_finite_weights():
     assert len(model.loss_curve_) == model.n_iter_
 
 
+@pytest.mark.parametrize("solver, rate", [("sgd", 1e38)])   # (Adam's steps are ≈ η)
+def test_a_step_that_overflows_the_weights_is_divergence_too(solver, rate):
+    # finite losses and gradients, but η g beyond float32's range: the weights of the
+    # last finite epoch are kept (never published as inf or NaN)
+    rng = np.random.RandomState(0)
+    X = rng.randn(100, 3).astype(np.float32)
+    y = 10 * X[:, 0]
+    model = MLPRegressor(hidden_layer_sizes=(4,), solver=solver, momentum=0.0,
+                         batch_size="full", max_iter=1, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X, y)
+    before = model._params.copy()
+    model.set_params(learning_rate_init=rate, max_iter=3)
+    with pytest.warns(TrainingDivergedWarning, match="a step made the weights non-finite"):
+        model.fit(X, y)
+    np.testing.assert_array_equal(model._params, before)
+    assert np.isfinite(model.predict(X)).all()
+    # and as the first epoch of a fit there is no model to keep: scikit-learn's error
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        MLPRegressor(hidden_layer_sizes=(4,), solver=solver, momentum=0.0, batch_size="full",
+                     learning_rate_init=rate, max_iter=3, random_state=0).fit(X, y)
+
+
 def test_clipping_keeps_the_huge_learning_rate_finite_and_learning():
     X, y = make_regression(300, 10, noise=1.0, random_state=0)
     y = y / y.std()

@@ -113,6 +113,7 @@ class EpochStats:
     alive: np.ndarray        # per hidden unit: had a positive output (relu-like)
     learning_rate: float     # the last step's scheduled rate
     weight_squares: np.ndarray  # per layer ‖Wˡ‖² at the end of the epoch
+    weights_overflowed: bool = False  # finite losses and gradients, non-finite weights
 
 
 class Engine:

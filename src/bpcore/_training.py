@@ -139,6 +139,10 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             before = params.copy() if est.param_change_tol is not None else None
             stats = engine.run_epoch(optimizer, optimizer.config(est, engine.steps_per_epoch),
                                      order if est.shuffle else None, seed)
+            if not stats.diverged and not (np.isfinite(params).all() and (
+                    not averaging or np.isfinite(optimizer.average).all())):
+                # every loss and gradient was finite, but a step overflowed the weights
+                stats.diverged = stats.weights_overflowed = True
             if stats.n_batches == 0 and not stats.diverged:
                 raise ValueError(
                     "No batch of this epoch could be trained: each had sample weights summing "
@@ -233,9 +237,12 @@ def _warn_diverged(est, stats, validation):
     last = stats.last_layer_squares
     norms = np.sqrt(np.where(np.isfinite(last), last, np.inf))
     layer = int(np.argmax(norms))
+    what = ("a step made the weights non-finite (the loss and the gradient were finite)"
+            if stats.weights_overflowed else "the loss or the gradient became non-finite")
     warnings.warn(
-        f"Training diverged in epoch {est.n_iter_ + 1}, batch {stats.n_batches}: the loss or "
-        f"the gradient became non-finite; layer {layer} (coefs_[{layer}]) had the largest "
+        f"Training diverged in epoch {est.n_iter_ + 1}"
+        f"{'' if stats.weights_overflowed else f', batch {stats.n_batches}'}: {what}; "
+        f"layer {layer} (coefs_[{layer}]) had the largest "
         f"gradient norm ({norms[layer]:.3g}). The weights from the end of epoch "
         f"{est.n_iter_} were kept. Lower learning_rate_init, scale the inputs, or set "
         "clip_norm.",
