@@ -458,6 +458,39 @@ refused(lambda: N.Network([3, 4, 2], [relu], quantile, 0.0, 8, 1, loss_param=[0.
 # a governor state naming a team larger than the workspace holds: not trusted
 for team in (64, 512, -3, float("nan")):
     N.train_epoch(*args(np.array([1, team, 2, 100, 0, 0, 0, 0], dtype=float)))
+# the task widths' helpers: sizes that would divide by zero
+refused(lambda: N.task_makespan([3, 4], 0, 2), "at least 1")
+refused(lambda: N.task_makespan([3, 4], -5, 2), "at least 1")
+refused(lambda: N.task_makespan([3, 4], 64, 0), "at least 1")
+refused(lambda: N.task_makespan([0, 0], 64, 2), "positive")
+refused(lambda: N.task_width([0, 5, 0]), "positive")
+refused(lambda: N.task_width([5]), "positive")
+# no network at all (Cython lets None through a typed argument unless told not to)
+f = np.zeros(3 * 8)
+for call in (lambda: N.predict_rows(None, np.zeros((1, 3)), np.zeros(net.n_params), np.zeros((1, 2))),
+             lambda: N.predict(None, f, e, e, np.zeros(net.n_params), np.empty((8, 2)),
+                               np.empty(64), 8),
+             lambda: N.loss_gradient(None, f, e, e, np.ones((8, 2)), np.empty(0),
+                                     np.zeros(net.n_params), np.zeros(net.n_params),
+                                     np.zeros(1000)),
+             lambda: N.output_objective(None, np.ones((8, 2)), np.ones((8, 2)), np.empty(0),
+                                        np.zeros(net.n_params)),
+             lambda: N.train_epoch(None, *args(np.zeros(8))[1:])):
+    try:
+        call()
+    except TypeError as error:
+        assert "NoneType" in str(error) or "None" in str(error), error
+    else:
+        raise SystemExit("None accepted as a network")
+# the small-prediction kernel names its own arrays, and checks them before X
+refused(lambda: N.predict_rows(net, np.zeros((1, 3)), np.zeros(net.n_params),
+                               np.zeros((1, 2), np.float32)), "one dtype")
+refused(lambda: N.predict_rows(net, np.zeros((1, 7)), np.zeros(net.n_params + 1),
+                               np.zeros((1, 2))), "wrong size")
+try:
+    N.predict_rows(net, np.zeros((1, 3)), np.zeros((2, net.n_params)), np.zeros((1, 2)))
+except ValueError as error:
+    assert str(error).startswith("params must be"), error
 print("ok")
 """
     assert "ok" in run_isolated(code)
@@ -679,7 +712,7 @@ def test_the_small_prediction_kernel_reports_what_is_not_finite():
                               out.astype(np.float32))
     with pytest.raises(ValueError, match="output size"):
         _network.predict_rows(state.serial_network, X[:2].copy(), params, np.empty((2, 2)))
-    with pytest.raises(ValueError, match="C-contiguous 1-d"):
+    with pytest.raises(ValueError, match="params must be a C-contiguous, aligned 1-d"):
         _network.predict_rows(state.serial_network, X[:2].copy(), params.reshape(1, -1), out)
     frozen = out.copy()
     frozen.flags.writeable = False

@@ -771,11 +771,11 @@ cdef double column_sums(floating* out, Py_ssize_t c0, Py_ssize_t c1, Py_ssize_t 
 
 # The work of a batch is cut into fixed chunks, the same whatever the thread count:
 # threads take them as they come free (dynamic scheduling), one thread runs them one
-# after another.  A chunk's result does not depend on which thread ran it, and since
-# each BLAS call always sees the same sub-matrix (the chunk sizes are multiples of 32,
-# beyond any micro-kernel tile, so no row meets BLAS's edge-tile code in one split and
-# not in another), the weights are bitwise identical for any number of threads.  A
-# thread slowed by another process on its core takes fewer chunks.
+# after another.  A chunk's result does not depend on which thread ran it, and the
+# chunks are a function of the batch and the network alone (even_chunk, task_width),
+# so each BLAS call sees the same sub-matrices for any number of threads and the
+# weights are bitwise identical.  A thread slowed by another process on its core
+# takes fewer chunks.
 cdef Py_ssize_t ROW_CHUNK = 128         # rows of the forward/backward pass
 cdef Py_ssize_t COLUMN_CHUNK = 64       # output columns of a weight gradient
 cdef Py_ssize_t SMALL_LAYER = 1 << 14   # multiply-adds per row: narrower tasks below
@@ -823,11 +823,22 @@ cdef inline Py_ssize_t column_chunk(Py_ssize_t n_out, Py_ssize_t most) noexcept 
     return even_chunk(n_out, most)
 
 
+def checked_units(units):
+    """Layer sizes as a list of at least two positive ints, or a ValueError."""
+    units = [int(u) for u in units]
+    if len(units) < 2 or min(units) < 1:
+        raise ValueError("layer sizes must be at least two positive integers")
+    return units
+
+
 def task_makespan(units, Py_ssize_t most, int n_threads):
     """Multiply-adds per row the busiest thread does when `n_threads` threads take the
     weight-gradient tasks of columns at most `most` wide in order, each the next one
     as it comes free (OpenMP's dynamic schedule)."""
-    busy = [0] * max(1, n_threads)
+    units = checked_units(units)
+    if most < 1 or n_threads < 1:
+        raise ValueError("most and n_threads must be at least 1")
+    busy = [0] * n_threads
     for n_in, n_out in zip(units[:len(units) - 1], units[1:]):
         width = column_chunk(n_out, most)
         for c in range(0, n_out, width):
@@ -842,6 +853,7 @@ def task_width(units):
     6400 against 5312; digits' 64 -> 100 -> 10 stays at 64: 3816 against 4096).  Two
     threads whatever the thread count: the chunks, and so the weights, must not depend
     on it."""
+    units = checked_units(units)
     if any(a * b >= SMALL_LAYER for a, b in zip(units[:len(units) - 1], units[1:])):
         return COLUMN_CHUNK
     if task_makespan(units, COLUMN_CHUNK // 2, 2) <= 0.85 * task_makespan(
@@ -942,7 +954,6 @@ cdef struct Step:
     double rate                    # this step's η_t f(s) (see optimizer_step)
     double keep                    # 1 - η_s λ (decoupled weight decay)
     double average_decay
-    double* coef_norms             # per task: Σ w² of its weights after the step
 
 
 cdef struct Sums:
@@ -1704,11 +1715,9 @@ cdef void step_task(const NetSpec* net, Py_ssize_t task, const floating* grads,
     # of bˡ (each member's), of an ensemble's sˡ and of γˡ, βˡ; an embedding task's
     # feature (c, W, b); an ensemble's r-task its columns of each member's rˡ.  The
     # first layer's r (summed after the tasks) and the running statistics are stepped by
-    # step_leftovers.  Sets step.coef_norms[task] to Σ w² of its weights after the step.
+    # step_leftovers.
     cdef Py_ssize_t l = net.task_layer[task], c0 = net.task_start[task], c1, i, member
     cdef Py_ssize_t n_in, n_out, K = net.members, F, k, d
-    cdef const floating* params = <const floating*> step.params
-    step.coef_norms[task] = 0
     if l == -1:
         F = net.embed_features
         k = net.embed_freqs
@@ -1743,9 +1752,6 @@ cdef void step_task(const NetSpec* net, Py_ssize_t task, const floating* grads,
         i = net.scale_offset[l]
         step_range(net, step, grads, i + c0, i + c1)
         step_range(net, step, grads, i + n_out + c0, i + n_out + c1)
-    if net.alpha > 0:
-        step.coef_norms[task] = sum_of_squares(params + net.coef_offset[l] + c0, n_in,
-                                               c1 - c0, n_out)
 
 
 cdef void step_leftovers(const NetSpec* net, const floating* grads,
@@ -2129,7 +2135,7 @@ cdef int check_order(const Py_ssize_t[::1] order, Py_ssize_t n_samples) except -
     return 0
 
 
-def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
+def train_epoch(Network net not None, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                 const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                 const floating[::1] sample_weight, const Py_ssize_t[::1] order,
                 Py_ssize_t batch_size,
@@ -2257,11 +2263,9 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     extras.track_units = True
     scratch = <double*> malloc(spec.scratch_size * sizeof(double))
     unit_max = <floating*> malloc((local.n_threads * spec.n_hidden_units + 1) * sizeof(floating))
-    fused.coef_norms = <double*> malloc(spec.n_tasks * sizeof(double))
-    if scratch == NULL or unit_max == NULL or fused.coef_norms == NULL:
+    if scratch == NULL or unit_max == NULL:
         free(scratch)
         free(unit_max)
-        free(fused.coef_norms)
         raise MemoryError()
     fused.config = &config
     fused.params = &params[0]
@@ -2317,9 +2321,9 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
                 scheduled = config.learning_rate * factor
                 if fuse:
                     if penalised:
-                        sq_norm = 0
-                        for t in range(spec.n_tasks):
-                            sq_norm += fused.coef_norms[t]
+                        # the same sum as the separate pass's (one update chunk), so
+                        # that the loss, and what depends on it, is the same bitwise
+                        sq_norm = coef_squared_norm(spec, &params[0], 0, spec.n_params)
                 else:
                     scale = clip_scale(&config, grad_squares)
                     T3 = threads_for(8 * spec.n_params, spec.update_chunks, governor.current)
@@ -2354,7 +2358,6 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     finally:
         free(scratch)
         free(unit_max)
-        free(fused.coef_norms)
     if 0 < rows_run < n_samples:
         # batches were skipped (no weight, or batch normalization without two rows of
         # weight): the sums over the batches run, scaled to every row
@@ -2363,7 +2366,7 @@ def train_epoch(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indi
     return data_total, penalty_total, step, n_batches, diverged, scheduled
 
 
-def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
+def loss_gradient(Network net not None, const floating[::1] X, const Py_ssize_t[::1] X_indices,
                   const Py_ssize_t[::1] X_indptr, const floating[:, ::1] Y,
                   const floating[::1] sample_weight, floating[::1] params,
                   floating[::1] grads, floating[::1] workspace, dropout_seed=None,
@@ -2430,7 +2433,7 @@ def loss_gradient(Network net, const floating[::1] X, const Py_ssize_t[::1] X_in
     return loss / weight_sum, penalty_term(spec, sq_norm, weight_sum)
 
 
-def output_objective(Network net, const floating[:, ::1] out, const floating[:, ::1] Y,
+def output_objective(Network net not None, const floating[:, ::1] out, const floating[:, ::1] Y,
                 const floating[::1] sample_weight, const floating[::1] params):
     """The objective J at given outputs (a validation loss): no backward pass.
 
@@ -2485,7 +2488,7 @@ cdef Py_ssize_t predict_block(const NetSpec* net, const floating* X, const Batch
     return bad
 
 
-def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
+def predict(Network net not None, const floating[::1] X, const Py_ssize_t[::1] X_indices,
             const Py_ssize_t[::1] X_indptr, const floating[::1] params,
             floating[:, ::1] out, floating[::1] workspace, Py_ssize_t chunk_rows):
     """out = the network's output (after the output activation) for every row of X.
@@ -2543,13 +2546,14 @@ def predict(Network net, const floating[::1] X, const Py_ssize_t[::1] X_indices,
 
 
 cdef int take_buffer(object array, Py_buffer* view, bint writable, int ndim,
-                     const char* name) except -1:
+                     str name) except -1:
     # a C-contiguous float32 or float64 buffer of `ndim` dimensions (native byte order)
     PyObject_GetBuffer(array, view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT
                        | (PyBUF_WRITABLE if writable else 0))
     if not float_buffer(view, ndim):
         PyBuffer_Release(view)
-        raise ValueError(f"{name} must be a C-contiguous {ndim}-d float32 or float64 array")
+        raise ValueError(f"{name} must be a C-contiguous, aligned {ndim}-d float32 or "
+                         "float64 array in native byte order")
     return 0
 
 
@@ -2578,7 +2582,7 @@ cdef Py_ssize_t rows_forward(const NetSpec* spec, const floating* X, Py_ssize_t 
     return bad
 
 
-def predict_rows(Network net, X, params, out):
+def predict_rows(Network net not None, X, params, out):
     """out = the network's output for a few rows of dense X, on this thread, with no
     workspace to pass (the small-prediction path: a call costs under a microsecond;
     the arrays are read through the buffer protocol, cheaper than typed memoryviews
@@ -2593,25 +2597,25 @@ def predict_rows(Network net, X, params, out):
     cdef NetSpec* spec = &net.spec
     cdef Py_ssize_t n, bad = 0
     cdef Py_buffer x_view, p_view, o_view
+    take_buffer(params, &p_view, False, 1, "params")
     try:
-        PyObject_GetBuffer(X, &x_view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
-    except (BufferError, TypeError, ValueError):
-        return -3       # not C-contiguous, or no buffer at all
-    try:
-        take_buffer(params, &p_view, False, 1, "params")
+        take_buffer(out, &o_view, True, 2, "out")
         try:
-            take_buffer(out, &o_view, True, 2, "out")
+            if o_view.format[0] != p_view.format[0]:
+                raise ValueError("params and out must have one dtype")
+            if p_view.shape[0] != spec.n_params:
+                raise ValueError("params has the wrong size for this network")
+            if o_view.shape[1] != spec.units[spec.n_layers]:
+                raise ValueError("out does not match the network's output size")
+            try:
+                PyObject_GetBuffer(X, &x_view, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT)
+            except (BufferError, TypeError, ValueError):
+                return -3       # not C-contiguous, or no buffer at all
             try:
                 n = x_view.shape[0] if x_view.ndim == 2 else 0
                 if (not float_buffer(&x_view, 2) or x_view.format[0] != p_view.format[0]
                         or x_view.shape[1] != spec.n_inputs or o_view.shape[0] != n * spec.members):
                     return -3
-                if o_view.format[0] != p_view.format[0]:
-                    raise ValueError("params and out must have one dtype")
-                if o_view.shape[1] != spec.units[spec.n_layers]:
-                    raise ValueError("out does not match the network's output size")
-                if p_view.shape[0] != spec.n_params:
-                    raise ValueError("params has the wrong size for this network")
                 if n == 0:
                     return 0
                 # a few rows take well under a microsecond: the GIL stays held
@@ -2625,11 +2629,11 @@ def predict_rows(Network net, X, params, out):
                     raise MemoryError()
                 return bad
             finally:
-                PyBuffer_Release(&o_view)
+                PyBuffer_Release(&x_view)
         finally:
-            PyBuffer_Release(&p_view)
+            PyBuffer_Release(&o_view)
     finally:
-        PyBuffer_Release(&x_view)
+        PyBuffer_Release(&p_view)
 
 
 def same_items(list items, tuple expected):
