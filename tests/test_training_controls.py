@@ -359,3 +359,44 @@ def test_plots_draw(digits, tmp_path):
     assert len(left.lines) == 2 and len(right.lines) == 3
     figure.savefig(tmp_path / "training.png")
     assert (tmp_path / "training.png").stat().st_size > 1000
+
+
+def test_plots_say_what_they_need(digits, tmp_path):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    from sklearn.exceptions import NotFittedError
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from bpcore.plot import plot_gradient_norms, plot_loss, plot_training
+
+    X, y = digits
+    pictures = (plot_loss, plot_gradient_norms, plot_training)
+    for picture in pictures:
+        with pytest.raises(NotFittedError):
+            picture(MLPClassifier())
+    lbfgs = MLPClassifier((5,), solver="lbfgs", max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        lbfgs.fit(X, y)
+    for picture in pictures:
+        with pytest.raises(ValueError, match="solver='lbfgs', which has no epochs"):
+            picture(lbfgs)
+    # a Pipeline: its final step's history
+    pipeline = make_pipeline(StandardScaler(), MLPClassifier((5,), max_iter=3, random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline.fit(X, y)
+    ax = plot_loss(pipeline)
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), pipeline[-1].loss_curve_)
+    ax = plot_gradient_norms(pipeline)
+    assert len(ax.lines) == 2
+    # saved alone, the labels stay inside the picture
+    figure = ax.figure
+    figure.savefig(tmp_path / "norms.png")
+    renderer = figure.canvas.get_renderer()
+    box = figure.bbox
+    for label in (ax.xaxis.label, ax.yaxis.label):
+        extent = label.get_window_extent(renderer)
+        assert box.x0 <= extent.x0 and extent.x1 <= box.x1
+        assert box.y0 <= extent.y0 and extent.y1 <= box.y1

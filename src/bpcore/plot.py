@@ -18,11 +18,39 @@ def _pyplot():
     return plt
 
 
+def _trained_model(model, attribute, picture):
+    """The fitted bpcore estimator behind `model` (a Pipeline's last step) that has
+    `attribute`, or a clear error: NotFittedError before a fit, ValueError for a
+    model that does not record it (L-BFGS keeps no per-epoch history)."""
+    from sklearn.utils.validation import check_is_fitted
+
+    if hasattr(model, "steps") and hasattr(model, "__getitem__"):
+        model = model[-1]               # a Pipeline: its final estimator
+    check_is_fitted(model)
+    recorded = getattr(model, attribute, None)
+    if recorded is None or np.asarray(recorded).size == 0:
+        raise ValueError(
+            f"{picture} draws {attribute}, which {type(model).__name__} records per epoch "
+            "of the stochastic solvers ('sgd', 'adam'); this model "
+            + (f"was fitted with solver={model.solver!r}, which has no epochs."
+               if getattr(model, "solver", None) == "lbfgs" else "has none."))
+    return model
+
+
+def _new_axes(plt):
+    # a figure of its own: laid out so that nothing is clipped when saved alone
+    return plt.subplots(figsize=(5, 3.5), layout="constrained")[1]
+
+
 def plot_loss(model, ax=None):
-    """The training loss per epoch, and the validation loss with early stopping."""
+    """The training loss per epoch, and the validation loss with early stopping.
+
+    `model`: a fitted MLPClassifier or MLPRegressor (stochastic solver), or a Pipeline
+    ending in one.  Returns the matplotlib Axes."""
     plt = _pyplot()
+    model = _trained_model(model, "loss_curve_", "plot_loss")
     if ax is None:
-        ax = plt.subplots(figsize=(5, 3.5))[1]
+        ax = _new_axes(plt)
     epochs = np.arange(1, len(model.loss_curve_) + 1)
     ax.plot(epochs, model.loss_curve_, label="training loss")
     validation = getattr(model, "validation_loss_curve_", None)
@@ -36,10 +64,13 @@ def plot_loss(model, ax=None):
 
 
 def plot_gradient_norms(model, ax=None, title=None):
-    """Each layer's gradient norm per epoch (root mean square over the batches)."""
+    """Each layer's gradient norm per epoch (root mean square over the batches).
+
+    `model`: as for plot_loss.  Returns the matplotlib Axes."""
     plt = _pyplot()
+    model = _trained_model(model, "gradient_norms_", "plot_gradient_norms")
     if ax is None:
-        ax = plt.subplots(figsize=(5, 3.5))[1]
+        ax = _new_axes(plt)
     norms = np.asarray(model.gradient_norms_)
     epochs = np.arange(1, norms.shape[0] + 1)
     colours = plt.cm.viridis(np.linspace(0, 0.9, norms.shape[1]))
@@ -59,8 +90,8 @@ def plot_gradient_norms(model, ax=None, title=None):
 def plot_training(model):
     """Loss curves and gradient norms side by side; returns the figure."""
     plt = _pyplot()
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    model = _trained_model(model, "loss_curve_", "plot_training")
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     plot_loss(model, left)
     plot_gradient_norms(model, right)
-    figure.tight_layout()
     return figure
