@@ -9,6 +9,7 @@ and bpcore also on one thread.  Spinning idle threads that wait for a core anoth
 process holds are what make a 2-thread epoch slower than a 1-thread one.
 """
 
+import argparse
 import multiprocessing
 import os
 import signal
@@ -109,4 +110,6 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -8,6 +8,7 @@ memory (VmHWM) minus that baseline is reported.  bpcore allocates its workspaces
 the batch, and reads a C-contiguous float32 X in place.
 """
 
+import argparse
 import multiprocessing
 import sys
 import warnings
@@ -90,4 +91,6 @@ def main():
 
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__,
+                            formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     main()

@@ -1,6 +1,7 @@
 """Epoch time against the number of samples and against the layer width.
 
-    python benchmarks/bench_scaling.py       # writes benchmarks/scaling.png
+    python benchmarks/bench_scaling.py                                 # the tables
+    python benchmarks/bench_scaling.py --plot benchmarks/scaling.png   # and the picture
 
 Samples: 10^3 ... 10^6 rows of 100 features, hidden (128,), Adam, batch 256.
 Width: 20000 rows of 256 features, hidden (w,) for w = 64 ... 2048.
@@ -9,6 +10,7 @@ Time grows linearly with the work once it dominates the fixed cost of an epoch
 shows where small sizes lose to that overhead.
 """
 
+import argparse
 import statistics
 import time
 import warnings
@@ -33,7 +35,7 @@ def flops(n, units):
     return 2 * n * (2 * sum(products) + sum(products[1:]))
 
 
-def main():
+def main(plot=None):
     warnings.simplefilter("ignore")
     rng = np.random.default_rng(0)
     rows = []
@@ -52,6 +54,8 @@ def main():
         g = flops(20000, [256, width, 3]) / t / 1e9
         rows.append(("width", 20000, width, t, g))
         print(f"{20000:>10} {width:>6} {t:>9.4f} {g:>7.1f}", flush=True)
+    if plot is None:
+        return rows
     try:
         import matplotlib
 
@@ -76,9 +80,14 @@ def main():
     right.set_xlabel("hidden width (20000 x 256)")
     right.legend()
     figure.tight_layout()
-    figure.savefig(__file__.replace("bench_scaling.py", "scaling.png"), dpi=80)
+    figure.savefig(plot, dpi=80)
+    print(f"wrote {plot}")
     return rows
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--plot", metavar="PATH", help="also draw the two curves into PATH "
+                        "(needs matplotlib)")
+    main(parser.parse_args().plot)

@@ -1,12 +1,13 @@
 """Turn bench_training.py's JSON into the table and plot of benchmarks/README.md.
 
     python benchmarks/bench_training.py --json results.json
-    python benchmarks/report.py results.json     # prints the table, writes speedups.png
+    python benchmarks/report.py results.json                                # the table
+    python benchmarks/report.py results.json --plot benchmarks/speedups.png # and the plot
 """
 
+import argparse
 import json
 import pathlib
-import sys
 
 TARGETS = {
     "W-large": "≥ 2.2× sklearn, ≥ 1.8× torch, ≥ 80 % of peak",
@@ -70,6 +71,14 @@ def plot(results, path):
 
 
 if __name__ == "__main__":
-    results = json.loads(pathlib.Path(sys.argv[1]).read_text())
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("results", help="the JSON file bench_training.py --json wrote")
+    parser.add_argument("--plot", metavar="PATH",
+                        help="also draw the speed-ups into PATH (needs matplotlib)")
+    args = parser.parse_args()
+    results = json.loads(pathlib.Path(args.results).read_text())
     print(table(results))
-    plot(results, pathlib.Path(__file__).with_name("speedups.png"))
+    if args.plot:
+        plot(results, args.plot)
+        print(f"wrote {args.plot}")
