@@ -99,14 +99,14 @@ def torch_layer_norms(est, normalization):
     return norms
 
 
-def torch_sgd_curve(net, X, y, batch_loss, epochs=3, batch_size=32, lr=0.05):
-    """Epochs of torch's SGD (momentum 0.9) over the rows in order, each batch's
-    objective batch_loss(net, xb, yb); returns each epoch's mean of the batch losses
-    weighted by their rows (as bpcore's loss_curve_)."""
+def torch_epochs(net, X, y, batch_loss, optimizer, epochs, batch_size, after_step=None,
+                 batch_scheduler=None, epoch_scheduler=None):
+    """Epochs of torch mini-batches over the rows in order, each batch's objective
+    batch_loss(net, xb, yb); returns each epoch's mean of the batch losses weighted by
+    their rows (as bpcore's loss_curve_).  after_step() follows every step, the batch
+    scheduler steps after each batch, the epoch scheduler after each epoch on its loss."""
     torch = pytest.importorskip("torch")
-    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     X, y = torch.from_numpy(X), torch.from_numpy(np.asarray(y))
-    net.train()
     curve = []
     for _ in range(epochs):
         total = 0.0
@@ -117,8 +117,35 @@ def torch_sgd_curve(net, X, y, batch_loss, epochs=3, batch_size=32, lr=0.05):
             loss.backward()
             optimizer.step()
             total += float(loss.detach()) * len(xb)
+            if after_step is not None:
+                after_step()
+            if batch_scheduler is not None:
+                batch_scheduler.step()
         curve.append(total / len(X))
+        if epoch_scheduler is not None:
+            epoch_scheduler.step(curve[-1])
     return curve
+
+
+def torch_sgd_curve(net, X, y, batch_loss, epochs=3, batch_size=32, lr=0.05):
+    """torch_epochs with torch's SGD (momentum 0.9), the net in training mode."""
+    torch = pytest.importorskip("torch")
+    net.train()
+    return torch_epochs(net, X, y, batch_loss, torch.optim.SGD(net.parameters(), lr=lr,
+                                                                momentum=0.9),
+                        epochs, batch_size)
+
+
+def train_beside_torch(est, X, y, twin, batch_loss):
+    """bpcore and its torch twin side by side: `est` (SGD, momentum 0.9, lr 0.05,
+    batches of 32) is fitted for an epoch, which makes its weights; twin(est) copies
+    them into a torch module; then three more epochs of each over the rows in order.
+    Returns the module and torch's loss curve (bpcore's: est.loss_curve_[-3:])."""
+    quiet_fit(est, X, y)
+    net = twin(est)
+    quiet_fit(est.set_params(warm_start=True, max_iter=3, shuffle=False,
+                             n_iter_no_change=10**6), X, y)
+    return net, torch_sgd_curve(net, X, y, batch_loss)
 
 
 def quiet_fit(model, *args, **kwargs):

@@ -12,7 +12,7 @@ from bpcore import MLPClassifier, MLPRegressor, _network
 from bpcore._validation import InvalidParameterError
 
 from conftest import (quiet_fit, assert_same_weights_with_1_and_2_threads, needs_two_threads, assert_finite_differences, make_targets, network_objective,
-                      torch_layer_norms, torch_sgd_curve)
+                      torch_layer_norms, train_beside_torch)
 
 K = 3
 
@@ -65,14 +65,12 @@ def test_training_is_torch(normalization, residual):
     torch = pytest.importorskip("torch")
     X, y = data()
     est = model(normalization=normalization, residual=residual, max_iter=1)
-    quiet_fit(est, X, y)
-    net = torch_twin(est, normalization, residual)
-    quiet_fit(est.set_params(warm_start=True, max_iter=3, shuffle=False,
-                             n_iter_no_change=10**6), X, y)
     loss_sum = torch.nn.CrossEntropyLoss(reduction="sum")
     # the members' mean of the batch's mean loss
-    curve = torch_sgd_curve(net, X, y, lambda net, xb, yb: loss_sum(
-        net(xb).reshape(len(xb) * K, -1), yb.repeat_interleave(K)) / (len(xb) * K))
+    net, curve = train_beside_torch(
+        est, X, y, lambda est: torch_twin(est, normalization, residual),
+        lambda net, xb, yb: loss_sum(net(xb).reshape(len(xb) * K, -1),
+                                     yb.repeat_interleave(K)) / (len(xb) * K))
     Xt = torch.from_numpy(X)
     np.testing.assert_allclose(est.loss_curve_[-3:], curve, rtol=1e-9)
     for group, ours in [(net.W, est.coefs_), (net.b, est.intercepts_),

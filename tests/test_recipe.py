@@ -7,7 +7,6 @@ and a PyTorch model trained on the same batches from the same weights (float64, 
 """
 
 import pickle
-import warnings
 
 import numpy as np
 import pytest
@@ -21,7 +20,8 @@ from bpcore._engine import Engine, TrainingData
 from bpcore._state import ModelState, initial_params
 from bpcore._validation import InvalidParameterError
 
-from conftest import assert_same_weights_with_1_and_2_threads, needs_two_threads, quiet_fit
+from conftest import (assert_same_weights_with_1_and_2_threads, needs_two_threads, quiet_fit,
+                      torch_epochs)
 
 N_ROWS, BATCH, EPOCHS = 90, 32, 3      # 32 does not divide 90: a short last batch
 
@@ -69,26 +69,9 @@ def torch_train(net, X, Y, loss_sum, optimizer, epochs=EPOCHS, batch_scheduler=N
                 epoch_scheduler=None, after_step=None):
     """Epochs of mini-batches in order; the batch objective is the mean over its rows of
     the loss summed over the outputs, as bpcore's.  Returns each epoch's loss."""
-    torch = pytest.importorskip("torch")
-    X, Y = torch.from_numpy(X), torch.from_numpy(np.asarray(Y))
-    curve = []
-    for _ in range(epochs):
-        total = 0.0
-        for start in range(0, len(X), BATCH):
-            xb, yb = X[start:start + BATCH], Y[start:start + BATCH]
-            optimizer.zero_grad()
-            loss = loss_sum(net(xb), yb) / len(xb)
-            loss.backward()
-            optimizer.step()
-            total += float(loss.detach()) * len(xb)
-            if after_step is not None:
-                after_step()
-            if batch_scheduler is not None:
-                batch_scheduler.step()
-        curve.append(total / len(X))
-        if epoch_scheduler is not None:
-            epoch_scheduler.step(curve[-1])
-    return curve
+    return torch_epochs(net, X, Y, lambda net, xb, yb: loss_sum(net(xb), yb) / len(xb),
+                        optimizer, epochs, BATCH, after_step, batch_scheduler,
+                        epoch_scheduler)
 
 
 def torch_weights(net):
