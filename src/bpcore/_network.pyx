@@ -557,7 +557,7 @@ cdef class Network:
         most = task_width(units)
         for l in range(L):
             self.spec.n_tasks += n_chunks(self.spec.units[l + 1],
-                                          column_chunk(self.spec.units[l + 1], most))
+                                          even_chunk(self.spec.units[l + 1], most))
             if K > 1:
                 self.spec.n_tasks += n_chunks(self.spec.units[l],
                                               even_chunk(self.spec.units[l], COLUMN_CHUNK))
@@ -569,7 +569,7 @@ cdef class Network:
             raise MemoryError()
         offset = 0
         for l in range(L):
-            width = column_chunk(self.spec.units[l + 1], most)
+            width = even_chunk(self.spec.units[l + 1], most)
             for c in range(0, self.spec.units[l + 1], width):
                 self.spec.task_layer[offset] = l
                 self.spec.task_start[offset] = c
@@ -818,11 +818,6 @@ cdef inline Py_ssize_t even_chunk(Py_ssize_t n, Py_ssize_t most) noexcept nogil:
     return size if size < most else most
 
 
-cdef inline Py_ssize_t column_chunk(Py_ssize_t n_out, Py_ssize_t most) noexcept nogil:
-    # the width of a layer's weight-gradient tasks (at most `most` columns)
-    return even_chunk(n_out, most)
-
-
 def checked_units(units):
     """Layer sizes as a list of at least two positive ints, or a ValueError."""
     units = [int(u) for u in units]
@@ -840,7 +835,7 @@ def task_makespan(units, Py_ssize_t most, int n_threads):
         raise ValueError("most and n_threads must be at least 1")
     busy = [0] * n_threads
     for n_in, n_out in zip(units[:len(units) - 1], units[1:]):
-        width = column_chunk(n_out, most)
+        width = even_chunk(n_out, most)
         for c in range(0, n_out, width):
             busy[busy.index(min(busy))] += n_in * (min(c + width, n_out) - c)
     return max(busy)
@@ -1689,8 +1684,6 @@ cdef double member_scale_gradient(const NetSpec* net, const floating* X, const B
     cdef const floating* a = layer_input(net, X, batch, l, ws)
     cdef floating inv_scale = <floating> (1.0 / (K * weight_sum))
     cdef double squares = 0
-    if c1 > n_in:
-        c1 = n_in
     for member in range(K):
         # the first layer's input is the batch's row, once for every member
         squares += column_sums(grads + net.ens_r_offset[l] + member * n_in, c0, c1,
