@@ -5,6 +5,11 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification, make_multilabel_classification, make_regression
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import (MaxAbsScaler, MinMaxScaler, PolynomialFeatures, RobustScaler,
+                                   StandardScaler)
 
 from bpcore import MLPClassifier, MLPRegressor
 
@@ -162,3 +167,53 @@ def test_ensembles(options, dtype):
     (values,) = session(reg).run(None, {"X": X})
     np.testing.assert_allclose(values.ravel(), reg.predict(X), rtol=0,
                                atol=TOLERANCE[dtype] * 10)
+
+
+SCALERS = {
+    "standard": lambda: StandardScaler(),
+    "standard_no_mean": lambda: StandardScaler(with_mean=False),
+    "minmax": lambda: MinMaxScaler((-1, 2)),
+    "maxabs": lambda: MaxAbsScaler(),
+    "robust": lambda: RobustScaler(),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("scalers", [["standard"], ["minmax"], ["maxabs"], ["robust"],
+                                     ["standard_no_mean", "passthrough", "minmax"]])
+def test_pipeline_of_scalers(scalers, dtype):
+    X, y = make_classification(300, 8, n_informative=5, n_classes=3, random_state=0)
+    X = (X * [1, 10, 100, 0.1, 1, 5, 50, 2] + 3).astype(dtype)   # raw features of any scale
+    steps = [SCALERS[s]() if s != "passthrough" else "passthrough" for s in scalers]
+    pipeline = fit(make_pipeline(*steps, MLPClassifier((9,), max_iter=40, random_state=0)), X, y)
+    labels, probabilities = session(pipeline).run(None, {"X": X})
+    assert probabilities.dtype == dtype
+    np.testing.assert_allclose(probabilities, pipeline.predict_proba(X),
+                               atol=TOLERANCE[dtype] * 10, rtol=0)
+    np.testing.assert_array_equal(labels, pipeline.predict(X))
+    # without its scalers the graph would see the raw features: they matter here
+    raw = session(pipeline[-1]).run(None, {"X": X})[1]
+    assert np.abs(raw - probabilities).max() > 0.1
+
+
+def test_pipeline_regressor():
+    X, y = make_regression(200, 5, random_state=0)
+    pipeline = fit(make_pipeline(StandardScaler(), MLPRegressor(hidden_layer_sizes=(8,), max_iter=30,
+                                                                random_state=0)), X, y)
+    (variable,) = session(pipeline).run(None, {"X": X})
+    np.testing.assert_allclose(variable.ravel(), pipeline.predict(X), rtol=1e-10, atol=1e-9)
+
+
+def test_what_cannot_be_converted_is_named():
+    X, y = make_classification(100, 4, random_state=0)
+    network = MLPClassifier((5,), max_iter=5, random_state=0)
+    with pytest.raises(TypeError, match=r"step 'polynomialfeatures' \(PolynomialFeatures\)"):
+        to_onnx(fit(make_pipeline(PolynomialFeatures(), network), X, y))
+    with pytest.raises(TypeError, match="MinMaxScaler\\(clip=True\\)"):
+        to_onnx(fit(make_pipeline(MinMaxScaler(clip=True), network), X, y))
+    with pytest.raises(TypeError, match="final step 'logisticregression' is LogisticRegression"):
+        to_onnx(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y))
+    with pytest.raises(TypeError, match="not LogisticRegression"):
+        to_onnx(LogisticRegression().fit(X, y))
+    with pytest.raises(NotFittedError):
+        to_onnx(make_pipeline(StandardScaler(), MLPClassifier()))

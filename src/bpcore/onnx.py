@@ -6,9 +6,13 @@
 
     import onnxruntime as ort
     session = ort.InferenceSession("model.onnx")
-    labels, probabilities = session.run(None, {"X": X.astype("float32")})
+    labels, probabilities = session.run(None, {"X": X.astype(model_dtype)})
 
-The graph is the network's forward pass, in the model's dtype: a Gemm per layer
+The graph's input X has the model's dtype (float32 or float64, as it was trained).
+A Pipeline whose steps before the network are scikit-learn's StandardScaler,
+MinMaxScaler, MaxAbsScaler or RobustScaler converts whole: each scaler becomes its
+per-feature affine map, computed as scikit-learn computes it.  The graph is then the
+network's forward pass: a Gemm per layer
 (X W + b; with periodic embeddings, first each feature's [sin, cos](2π c x) W + b
 through a relu), each hidden layer's normalization (batch: with the running statistics;
 layer: per row) and activation (identity, logistic, tanh, relu, leaky_relu, elu,
@@ -27,6 +31,8 @@ Built directly with ``onnx.helper``; skl2onnx is not needed.
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from . import _layout, _network
@@ -142,12 +148,73 @@ def _periodic_embedding(graph, x, groups):
     return graph.op("Reshape", [graph.op("Relu", [e]), flat])
 
 
+_SCALERS = (StandardScaler, MinMaxScaler, MaxAbsScaler, RobustScaler)
+
+
+def _split_pipeline(model):
+    """The preprocessing steps and the bpcore estimator of `model` (a bpcore estimator,
+    or a Pipeline of scalers ending in one)."""
+    from ._estimators import _BaseMLP
+
+    if isinstance(model, _BaseMLP):
+        return [], model
+    if not isinstance(model, Pipeline):
+        raise TypeError(f"to_onnx converts a bpcore MLPClassifier or MLPRegressor (or a "
+                        f"Pipeline ending in one), not {type(model).__name__}")
+    *steps, (last_name, last) = model.steps
+    if not isinstance(last, _BaseMLP):
+        raise TypeError(f"to_onnx converts a Pipeline whose final step is a bpcore "
+                        f"estimator; its final step {last_name!r} is {type(last).__name__}")
+    scalers = []
+    for step_name, step in steps:
+        if step is None or step == "passthrough":
+            continue
+        if type(step) not in _SCALERS:
+            raise TypeError(
+                f"to_onnx cannot convert the Pipeline's step {step_name!r} "
+                f"({type(step).__name__}): only {', '.join(c.__name__ for c in _SCALERS)} "
+                f"and 'passthrough' may come before the network. Convert the final step "
+                f"alone (to_onnx(pipeline[-1])) and apply the preprocessing before the "
+                f"session")
+        check_is_fitted(step)
+        scalers.append((step_name, step))
+    return scalers, last
+
+
+def _scaler(graph, x, step_name, scaler, n_features):
+    """A fitted scaler's map of x, as scikit-learn computes it (same operations)."""
+    if getattr(scaler, "n_features_in_", n_features) != n_features:
+        raise ValueError(f"the Pipeline's step {step_name!r} has {scaler.n_features_in_} "
+                         f"features but the network expects {n_features}")
+    if isinstance(scaler, MinMaxScaler):
+        if scaler.clip:
+            raise TypeError(f"to_onnx cannot convert the Pipeline's step {step_name!r}: "
+                            f"MinMaxScaler(clip=True)")
+        scaled = graph.op("Mul", [x, graph.constant(scaler.scale_)])      # X * scale_ + min_
+        return graph.op("Add", [scaled, graph.constant(scaler.min_)])
+    if isinstance(scaler, StandardScaler):
+        center = scaler.mean_ if scaler.with_mean else None
+        scale = scaler.scale_ if scaler.with_std else None
+    elif isinstance(scaler, RobustScaler):
+        center, scale = scaler.center_, scaler.scale_
+    else:                                                                 # MaxAbsScaler
+        center, scale = None, scaler.scale_
+    if center is not None:
+        x = graph.op("Sub", [x, graph.constant(center)])
+    if scale is not None:
+        x = graph.op("Div", [x, graph.constant(scale)])
+    return x
+
+
 def to_onnx(model, *, name=None, opset=OPSET):
     """The fitted model's forward pass as an ``onnx.ModelProto``.
 
     Parameters
     ----------
-    model : fitted bpcore MLPClassifier or MLPRegressor
+    model : fitted bpcore MLPClassifier or MLPRegressor, or a Pipeline of one
+        A Pipeline may put scikit-learn's StandardScaler, MinMaxScaler, MaxAbsScaler or
+        RobustScaler (or 'passthrough') before the bpcore estimator: each becomes its
+        per-feature affine map in the graph, which then takes the raw X.
     name : str, optional
         The graph's name (default: the estimator's class name).
     opset : int, default=17
@@ -159,6 +226,7 @@ def to_onnx(model, *, name=None, opset=OPSET):
         Input ``X`` (n, n_features) in the model's dtype; outputs as described in the
         module's documentation.  The model is checked with ``onnx.checker``.
     """
+    scalers, model = _split_pipeline(model)
     check_is_fitted(model)
     state = model._fitted_state()
     dtype = state.dtype
@@ -171,6 +239,8 @@ def to_onnx(model, *, name=None, opset=OPSET):
     norm = _layout.group_views(params, state.layer_units, state.normalization, state.embedding,
                                K)
     current = "X"
+    for step_name, scaler in scalers:
+        current = _scaler(graph, current, step_name, scaler, n_features)
     if state.embedding is not None:
         current = _periodic_embedding(graph, current, norm)
     if K > 1:
