@@ -6,7 +6,7 @@
 
     import onnxruntime as ort
     session = ort.InferenceSession("model.onnx")
-    labels, probabilities = session.run(None, {"X": X.astype(model_dtype)})
+    labels, probabilities = session.run(None, {"X": X.astype("float32")})  # a float32 model
 
 The graph's input X has the model's dtype (float32 or float64, as it was trained).
 A Pipeline whose steps before the network are scikit-learn's StandardScaler,
