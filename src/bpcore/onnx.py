@@ -1,4 +1,5 @@
-"""Export a fitted bpcore model to ONNX (``pip install "bpcore[onnx]"``).
+"""Export a fitted bpcore model to ONNX (needs ``onnx``; the ``onnx`` extra also installs
+``onnxruntime``: ``pip install ".[onnx]"`` in a checkout).
 
     from bpcore.onnx import to_onnx
     proto = to_onnx(model)                       # an onnx.ModelProto
@@ -41,7 +42,7 @@ try:
     import onnx
     from onnx import TensorProto, helper, numpy_helper
 except ImportError as error:  # an optional extra
-    raise ImportError("bpcore.onnx needs onnx: pip install 'bpcore[onnx]'") from error
+    raise ImportError("bpcore.onnx needs the onnx package: pip install onnx onnxruntime") from error
 
 OPSET = 17
 _TYPES = {np.dtype(np.float32): TensorProto.FLOAT, np.dtype(np.float64): TensorProto.DOUBLE}

@@ -1,8 +1,8 @@
 """Pictures of training: loss curves and per-layer gradient norms over epochs.
 
-Needs matplotlib (``pip install bpcore[plot]``).  The gradient-norm picture is the one
-that shows vanishing gradients (the first layers' norms far below the last's) and
-exploding ones (norms that grow without bound).
+Needs matplotlib (``pip install matplotlib``, or the ``plot`` extra).  The gradient-norm
+picture is the one that shows vanishing gradients (the first layers' norms far below the
+last's) and exploding ones (norms that grow without bound).
 """
 
 import numpy as np
@@ -13,7 +13,7 @@ def _pyplot():
         import matplotlib.pyplot as plt
     except ImportError as error:  # an optional extra
         raise ImportError(
-            "bpcore.plot needs matplotlib: pip install 'bpcore[plot]'"
+            "bpcore.plot needs matplotlib: pip install matplotlib"
         ) from error
     return plt
 
