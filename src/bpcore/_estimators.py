@@ -136,6 +136,10 @@ def _layer_list(name, doc):
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: fitting, the model state, pickling."""
 
+    # the "?" of scikit-learn's HTML representation links to the estimator's API page
+    _doc_link_module = "bpcore"
+    _doc_link_template = _docstrings.API_PAGE_TEMPLATE
+
     def _store_params(self, arguments):
         """__init__'s body for both estimators: every constructor argument becomes the
         attribute of the same name (scikit-learn's convention), nothing else."""
