@@ -34,7 +34,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from . import _layout, _stopping, _training, _validation
+from . import _docstrings, _layout, _stopping, _training, _validation
 from ._engine import STOCHASTIC_SOLVERS
 from ._history import LayerHistory
 from ._state import _SMALL_ROWS, ModelState, classifier_loss, initial_params
@@ -136,6 +136,10 @@ def _layer_list(name, doc):
 class _BaseMLP(BaseEstimator):
     """What MLPClassifier and MLPRegressor share: fitting, the model state, pickling."""
 
+    # the "?" of scikit-learn's HTML representation links to the estimator's API page
+    _doc_link_module = "bpcore"
+    _doc_link_template = _docstrings.API_PAGE_TEMPLATE
+
     def _store_params(self, arguments):
         """__init__'s body for both estimators: every constructor argument becomes the
         attribute of the same name (scikit-learn's convention), nothing else."""
@@ -195,17 +199,14 @@ class _BaseMLP(BaseEstimator):
             self.classes_ = layout.encoder.classes_
         return state
 
-    coefs_ = _layer_list("coefs", """Weight matrices ``coefs_[l]`` of shape (n_in, n_out):
-        views of the model's flat parameter buffer (editing them in place edits the
-        model; an assigned array is packed in when the model runs).""")
-    intercepts_ = _layer_list("intercepts", """Bias vectors ``intercepts_[l]`` of shape
-        (n_out,): views of the same buffer.""")
+    coefs_ = _layer_list("coefs", _docstrings.attribute_doc("coefs_"))
+    intercepts_ = _layer_list("intercepts", _docstrings.attribute_doc("intercepts_"))
 
-    def _group(name, option, doc):
+    def _group(name, option):
         """A parameter group of the fitted model as an attribute (AttributeError when it
         has none): the buffer's views, a tuple of one per layer or one array; edit them
         in place (an element of the tuple cannot be replaced: the model would not see
-        it)."""
+        it).  Its docstring is the attribute's entry in _docstrings."""
         label = "n_members" if option == "members" else option
 
         def get(self):
@@ -217,26 +218,17 @@ class _BaseMLP(BaseEstimator):
             views = state.groups[name]
             return tuple(views) if isinstance(views, list) else views
 
-        return property(get, doc=doc)
+        return property(get, doc=_docstrings.attribute_doc(name + "_"))
 
-    norm_scales_ = _group("norm_scales", "normalization", """With `normalization`: γ of
-        each hidden layer, views of the parameter buffer.""")
-    norm_shifts_ = _group("norm_shifts", "normalization", """With `normalization`: β of
-        each hidden layer.""")
-    running_means_ = _group("running_means", "normalization", """With
-        normalization='batch': each hidden layer's running mean.""")
-    running_vars_ = _group("running_vars", "normalization", """With
-        normalization='batch': each hidden layer's running variance.""")
-    embedding_frequencies_ = _group("embedding_frequencies", "embedding", """With
-        embedding='periodic': the frequencies c, (n_features, n_frequencies).""")
-    embedding_weights_ = _group("embedding_weights", "embedding", """With
-        embedding='periodic': W, (n_features, 2 n_frequencies, embedding_dim).""")
-    embedding_biases_ = _group("embedding_biases", "embedding", """With
-        embedding='periodic': b, (n_features, embedding_dim).""")
-    member_input_scales_ = _group("member_input_scales", "members", """With
-        n_members=k > 1: each layer's input scalings rₘ, (k, n_in).""")
-    member_output_scales_ = _group("member_output_scales", "members", """With
-        n_members=k > 1: each layer's output scalings sₘ, (k, n_out).""")
+    norm_scales_ = _group("norm_scales", "normalization")
+    norm_shifts_ = _group("norm_shifts", "normalization")
+    running_means_ = _group("running_means", "normalization")
+    running_vars_ = _group("running_vars", "normalization")
+    embedding_frequencies_ = _group("embedding_frequencies", "embedding")
+    embedding_weights_ = _group("embedding_weights", "embedding")
+    embedding_biases_ = _group("embedding_biases", "embedding")
+    member_input_scales_ = _group("member_input_scales", "members")
+    member_output_scales_ = _group("member_output_scales", "members")
     del _group
 
     @property
@@ -433,29 +425,35 @@ class _BaseMLP(BaseEstimator):
     def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None, *,
             X_val: ArrayLike | None = None, y_val: ArrayLike | None = None,
             sample_weight_val: ArrayLike | None = None) -> _BaseMLP:
-        """Fit the model to data matrix X and target(s) y.
+        """Train the network on X and y.
+
+        A new model, unless `warm_start` continues the fitted one.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            The input data. float32 input trains in float32; anything else in float64.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. A float32 array trains a float32 model, any other X a
+            float64 one. Sparse X (CSR or CSC) is not densified; `embedding` and
+            `n_members` > 1 need dense X.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            The target values (class labels in classification, real numbers in
-            regression).
+            Targets: class labels, or a label indicator matrix for multilabel
+            classification; real values for regression.
         sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights; the gradient is divided by their sum.
-        X_val, y_val : array-like of shape (n_val, n_features) and like y, default=None
-            Validation data ('sgd' and 'adam'). Scored after every epoch
-            (``validation_scores_``, ``validation_loss_curve_``); with
-            ``early_stopping=True`` it replaces the split of ``validation_fraction``
-            of X, and the best epoch's weights are kept.
+            Non-negative weights of the samples: each batch's loss is the weighted mean
+            of its samples' losses. None weighs them equally.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), default=None
+            Validation data, given with `y_val` ('sgd' and 'adam' only): scored after
+            every epoch (`validation_scores_`, `validation_loss_curve_`). With
+            ``early_stopping=True`` it replaces the split of `validation_fraction`.
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of `X_val`, as y.
         sample_weight_val : array-like of shape (n_val,), default=None
             Weights of the validation samples.
 
         Returns
         -------
         self : object
-            The fitted model.
+            The fitted estimator.
         """
         validation = None
         if X_val is not None or y_val is not None or sample_weight_val is not None:
@@ -473,18 +471,22 @@ class _BaseMLP(BaseEstimator):
 
     # ---------------------------------------------------------------- prediction
     def predict_members(self, X: ArrayLike) -> np.ndarray:
-        """Each ensemble member's output (see `n_members`): the classifier's class
-        probabilities, whose mean is `predict_proba`; the regressor's predictions,
-        whose mean is `predict`.  Their spread is the members' disagreement.
+        """Each ensemble member's output (see `n_members`).
+
+        The classifier's members give class probabilities, whose mean is
+        `predict_proba`; the regressor's give predictions, whose mean is `predict`.
+        Their spread shows how much the members disagree.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
-        y : ndarray of shape (n_members, n_samples, n_classes) (classifier) or
-            (n_members, *predict(X).shape) (regressor)
+        outputs : ndarray
+            Of shape (n_members, n_samples, n_classes) for the classifier, and
+            (n_members,) + ``predict(X).shape`` for the regressor.
         """
         outputs, state = self._validated_forward(X, members=True)
         return np.stack([self._member_output(output, state) for output in outputs])
@@ -585,244 +587,51 @@ class _BaseMLP(BaseEstimator):
         super().__setstate__(state)
 
 
-class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Multi-layer perceptron classifier, trained by backpropagation in compiled code.
+@_docstrings.document(
+    summary="""
+    Multi-layer perceptron classifier, trained by backpropagation in compiled code.
 
-    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`: same
-    parameters, defaults, attributes and behaviour; each epoch runs in Cython with the
-    GIL released, on OpenMP threads.
+    A drop-in replacement for :class:`sklearn.neural_network.MLPClassifier`, with its
+    parameters (`hidden_layer_sizes` to `max_fun`), defaults and attributes (`classes_`
+    to `out_activation_`); the parameters from `init` on and the attributes from
+    `validation_loss_curve_` on are bpcore's own. Each epoch runs in compiled code, on
+    OpenMP threads, with the GIL released.
 
-    Parameters
-    ----------
-    hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
-        The ith element is the number of neurons in the ith hidden layer.
-    activation : {'identity', 'logistic', 'tanh', 'relu'}, default='relu'
-        Activation of the hidden layers.
-    solver : {'lbfgs', 'sgd', 'adam'}, default='adam'
-        'lbfgs' runs scipy's L-BFGS-B on the flat parameter vector; 'sgd' is mini-batch
-        gradient descent with (Nesterov) momentum; 'adam' is Kingma and Ba's Adam.
-    alpha : float, default=0.0001
-        L2 penalty: the objective adds α‖W‖² / (2 Σ sample weights).
-    batch_size : int or 'auto', default='auto'
-        Mini-batch size for the stochastic solvers; 'auto' is min(200, n_samples).
-    learning_rate : {'constant', 'invscaling', 'adaptive'}, default='constant'
-        Schedule of the 'sgd' learning rate.
-    learning_rate_init : float, default=0.001
-        Initial learning rate of 'sgd' and 'adam'.
-    power_t : float, default=0.5
-        Exponent of the 'invscaling' schedule.
-    max_iter : int, default=200
-        Epochs for 'sgd' and 'adam'; iterations for 'lbfgs'.
-    shuffle : bool, default=True
-        Shuffle the samples every epoch ('sgd', 'adam').
-    random_state : int, RandomState instance or None, default=None
-        Seeds the initial weights, the shuffling and the early-stopping split.
-    tol : float, default=1e-4
-        Improvement below which an epoch counts as no improvement.
-    verbose : int, default=0
-        Print scikit-learn's progress messages ("Iteration k, loss = ...", the stopping
-        rules' messages) when greater than 0, whatever the value.
-    warm_start : bool, default=False
-        Start the next fit from the current weights.
-    momentum : float, default=0.9
-        Momentum of 'sgd'.
-    nesterovs_momentum : bool, default=True
-        Use Nesterov's momentum with 'sgd'.
-    early_stopping : bool, default=False
-        Hold out `validation_fraction` of the data and stop when its score stops
-        improving; the best weights are restored.
-    validation_fraction : float, default=0.1
-        Held-out fraction for early stopping.
-    beta_1, beta_2 : float, default=0.9, 0.999
-        Adam's decay rates of the first and second moment estimates.
-    epsilon : float, default=1e-8
-        Adam's numerical-stability term.
-    n_iter_no_change : int, default=10
-        Epochs without `tol` improvement before stopping.
-    max_fun : int, default=15000
-        Maximum loss evaluations of 'lbfgs'.
-
-    The parameters below go beyond scikit-learn's MLP:
-
-    init : {'glorot_uniform', 'he_normal', 'he_uniform', 'lecun_normal'}, default='glorot_uniform'
-        Initial weights. 'glorot_uniform' is scikit-learn's (same draws for the same
-        random_state, biases from the same range); the others draw W with variance
-        2/fan_in (He) or 1/fan_in (LeCun) and start the biases at 0.
-    dropout : float or sequence of float, default=0.0
-        Probability of dropping each hidden unit in training (one value, or one per
-        hidden layer); inverted dropout, off at prediction. The masks follow
-        random_state and do not depend on the thread count.
-    clip_norm : float or None, default=None
-        Scale each batch's gradient so that its global norm is at most this.
-    clip_value : float or None, default=None
-        Clamp each gradient entry to [-clip_value, clip_value] (after clip_norm).
-    param_change_tol : float or None, default=None
-        The parameter-change stopping rule: stop when no parameter moved by ε = param_change_tol
-        or more during an epoch.
-    callbacks : list of callables or None, default=None
-        Each is called as ``f(model, info)`` after every epoch, with ``info`` a dict:
-        epoch, loss, validation_score, validation_loss, gradient_norms, weight_norms,
-        dead_units, learning_rate, seconds.  Returning True stops training.  Edits a
-        callback makes to coefs_ / intercepts_ are what the next epoch trains.
-    class_weight : dict, 'balanced' or None, default=None
-        Weights of the classes, multiplied into sample_weight ('balanced':
-        n_samples / (n_classes * count); not with partial_fit).
-
-    The activation may also be 'leaky_relu' (slope 0.01), 'elu', 'gelu' (exact),
-    'softplus' or 'swish'; batch_size may be 'full' (one batch of all samples).
-    progress_bar : bool, default=False
-        Show a progress bar over the epochs with the loss (tqdm when installed; plain
-        lines otherwise).
-    weight_decay : float, default=0.0
-        Decoupled weight decay λ ('adam' becomes AdamW, 'sgd' SGDW): before each step
-        the weights (not the biases) are multiplied by 1 - η_s λ, η_s the step's
-        scheduled rate. It composes with `alpha`, the L2 term inside the gradient.
-    lr_schedule : {None, 'cosine', 'one_cycle', 'plateau'}, default=None
-        The rate of every step of 'sgd' and 'adam' (set per batch in the compiled
-        loop). 'cosine': η ½(1 + cos(π s / S)) over the S steps of `max_iter` epochs
-        (after the warm-up); 'one_cycle': torch's OneCycleLR, η/25 rising to η over the
-        warm-up (30 % of the steps unless `warmup_epochs` says otherwise), then falling
-        to η/(25·10⁴), momentum not cycled; 'plateau': η is multiplied by
-        `plateau_factor` after more than `plateau_patience` epochs in which the
-        validation loss (the training loss without validation data) did not fall
-        below its best by a relative 1e-4 (torch's ReduceLROnPlateau; keep
-        `plateau_patience` below `n_iter_no_change`, or the fit stops first). With
-        'sgd', `learning_rate` must be 'constant'. Schedules span `max_iter` epochs
-        (each partial_fit call is one): past them 'cosine' runs at rate 0.
-    warmup_epochs : float, default=0
-        Linear warm-up: step s (counted from 0) runs at min(1, (s + 1) / W) times its
-        rate while s < W, W = warmup_epochs × batches per epoch (with 'cosine', at
-        most all steps but the last).
-    plateau_patience : int, default=5
-        Epochs without improvement that lr_schedule='plateau' tolerates.
-    plateau_factor : float, default=0.1
-        What lr_schedule='plateau' multiplies the rate by.
-    ema_decay : float in (0, 1) or None, default=None
-        Keep an exponential moving average of the parameters, θ̄ ← d θ̄ + (1 - d) θ
-        after every step (θ̄ = θ at the first): the average is the model (prediction,
-        validation, early stopping, the fitted model); `loss_curve_` stays the
-        trained parameters' training loss.
-    scoring : None, 'loss', str or callable, default=None
-        The validation score (early stopping, `validation_scores_`): None the
-        estimator's `score`; 'loss' the negated validation loss; a name from
-        ``sklearn.metrics.get_scorer_names()`` or a callable ``scorer(estimator, X, y)``
-        (called with ``sample_weight=`` when the validation data has weights, as
-        scikit-learn's scorers are). With early stopping and no finite score in any
-        epoch, the last epoch's weights are kept, with a warning.
-    label_smoothing : float in [0, 1), default=0.0
-        Train on the targets y (1 - ε) + ε / K (K classes with a softmax output, 2 for
-        each logistic output). `loss_curve_` is the smoothed cross-entropy; validation
-        scores the plain one.
-    normalization : {None, 'batch', 'layer'}, default=None
-        Normalize every hidden layer's pre-activations z = a W + b before its
-        activation: ẑ = (z - μ) / √(σ² + ε), ε = 1e-5, then σ(γ ẑ + β) with a learned
-        scale γ (starts at 1) and shift β (starts at 0) per unit
-        (`norm_scales_`, `norm_shifts_`; not decayed or penalised).
-        'layer': μ, σ² over each row's units, the same in training and prediction.
-        'batch': μ, σ² per unit over the batch's rows, weighted by the sample weights
-        (a row of weight 0 does not move them); prediction uses the running
-        statistics (`running_means_`, `running_vars_`), which follow each batch's as
-        r ← 0.9 r + 0.1 (batch's), the variance unbiased (× W² / (W² - Σ s²), n / (n -
-        1) with unit weights), continued by partial_fit; torch's BatchNorm1d with
-        unit weights. A batch needs two rows of positive weight: batch_size=1 is
-        refused, an epoch's last batch of one row is skipped, and an epoch with no
-        such batch is an error. With batch_size='full' the statistics are all rows'
-        and the running ones follow them once per epoch. 'lbfgs' trains on the
-        statistics of all rows and ends with them as the running statistics.
-    residual : bool, default=False
-        Skip connections: each hidden layer after the first whose width equals its
-        input's adds its input to its output, a = a_prev + dropout(σ(norm(a_prev W +
-        b))) (a residual MLP). hidden_layer_sizes must have two consecutive hidden
-        layers of equal width.
-    embedding : {None, 'periodic'}, default=None
-        'periodic': every feature x of X is embedded, trained with the network, as
-        relu([sin(2π c x), cos(2π c x)] W + b), with its own frequencies c (k =
-        `n_frequencies`, `embedding_frequencies_`, drawn from N(0, frequency_scale²)),
-        W (2k × d, `embedding_weights_`) and b (d = `embedding_dim`,
-        `embedding_biases_`); the first layer takes the F d values (the PLR embeddings
-        of Gorishniy et al., 2022). Dense X only; best on numeric features scaled
-        (standardised or quantile-transformed). Weight decay and `alpha` act on
-        `coefs_` only.
-    n_frequencies : int, default=48
-        Frequencies per feature of embedding='periodic'.
-    embedding_dim : int, default=24
-        Outputs per feature of embedding='periodic'.
-    frequency_scale : float, default=0.1
-        Standard deviation of the initial frequencies of embedding='periodic': larger
-        values let the network fit sharper functions of each feature.
-    n_members : int, default=1
-        k > 1 trains a weight-sharing ensemble of k networks (BatchEnsemble, as in
-        TabM, Gorishniy et al., 2025): every layer's weight matrix W is shared, and
-        member m computes ((a ∘ rₘ) W) ∘ sₘ + bₘ with its own input scaling rₘ, output
-        scaling sₘ (`member_input_scales_`, `member_output_scales_`) and biases
-        (`intercepts_[l]` has shape (k, n_out)). Each batch runs as k stacked copies
-        through the same matrix products; the training loss is the members' mean; the
-        prediction is the mean of the members' outputs (probabilities, for the
-        classifier), and `predict_members` gives each member's, for their spread. The
-        first layer's rₘ start as random signs ±1, the other scalings at 1, every
-        member's biases at the same values. Dense X only; not with
-        normalization='batch'.
-
-    Attributes
-    ----------
-    classes_ : ndarray or list of ndarray
-        Class labels.
-    loss_ : float
-        The loss at the end of the last epoch (or at the L-BFGS solution).
-    best_loss_ : float or None
-        The best training loss (None with early stopping).
-    loss_curve_ : list of float
-        Loss after each epoch.
-    validation_scores_ : list of float or None
-        The validation score (see `scoring`) after each epoch, with early stopping or
-        fit's X_val.
-    t_ : int
-        Samples seen by the solver.
-    coefs_ : list of ndarray of shape (n_in, n_out)
-        Weight matrices: views of one flat parameter buffer.
-    intercepts_ : list of ndarray of shape (n_out,)
-        Bias vectors: views of the same buffer.
-    n_features_in_ : int
-    feature_names_in_ : ndarray of str
-        Only when X has string column names.
-    n_iter_ : int
-        Epochs (or L-BFGS iterations) run.
-    n_layers_ : int
-    n_outputs_ : int
-    out_activation_ : str
-        'softmax' (multiclass) or 'logistic' (binary, multilabel).
-    gradient_norms_ : ndarray of shape (n_epochs, n_layers - 1)
-        Per epoch and layer, the root mean square over the batches of ‖∂J/∂θˡ‖ (the
-        layer's weights and bias): vanishing gradients show as small first columns.
-    weight_norms_ : ndarray of shape (n_epochs, n_layers - 1)
-        ‖Wˡ‖ at the end of each epoch.
-    dead_units_ : ndarray of shape (n_epochs, n_layers - 2)
-        Fraction of each hidden layer's units that never had a positive output during
-        the epoch (relu and leaky_relu; NaN for other activations).
-    validation_loss_curve_ : list of float or None
-        The validation loss after each epoch, with early stopping or fit's X_val.
-    best_validation_score_ : float or None
-        The best of `validation_scores_`, with early stopping or fit's X_val.
-    norm_scales_, norm_shifts_ : list of ndarray of shape (n_units,)
-        With `normalization`: each hidden layer's γ and β (views of the parameter
-        buffer, like coefs_).
-    running_means_, running_vars_ : list of ndarray of shape (n_units,)
-        With normalization='batch': each hidden layer's running mean and variance.
-    embedding_frequencies_ : ndarray of shape (n_features, n_frequencies)
-    embedding_weights_ : ndarray of shape (n_features, 2 n_frequencies, embedding_dim)
-    embedding_biases_ : ndarray of shape (n_features, embedding_dim)
-        With embedding='periodic': views of the parameter buffer. ``coefs_[0]`` then
-        has n_features × embedding_dim rows (feature-major).
-    member_input_scales_, member_output_scales_ : list of ndarray of shape (k, n_in) / (k, n_out)
-        With n_members=k > 1: each layer's rₘ and sₘ (views of the parameter buffer).
+    The targets may be binary (one logistic output), multiclass (a softmax output) or
+    multilabel (an indicator matrix, one logistic output per label); the loss is the
+    cross-entropy.
+    """,
+    sections="""
+    See Also
+    --------
+    MLPRegressor : The same network for regression.
+    sklearn.neural_network.MLPClassifier : scikit-learn's estimator, whose parameters
+        and attributes this one shares.
+    bpcore.loss_gradient : The loss and every layer's gradients at a fitted model.
+    bpcore.check_gradients : Compare the gradients with finite differences.
+    bpcore.plot.plot_training : Plot the loss curves and gradient norms of a fit.
 
     Notes
     -----
-    A fit whose loss or gradient becomes non-finite stops, keeps the weights of the
-    last complete epoch and warns (TrainingDivergedWarning); so does Ctrl-C, with a
-    UserWarning.  See ``bpcore.loss_gradient`` and ``bpcore.check_gradients`` for the
-    gradients themselves.
-    """
+    """ + _docstrings.NOTES + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from sklearn.model_selection import train_test_split
+    >>> from bpcore import MLPClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X / 16, y, random_state=0)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(64,), early_stopping=True,
+    ...                     n_iter_no_change=3, random_state=0).fit(X_train, y_train)
+    >>> clf.n_iter_ < clf.max_iter      # early stopping ended the fit
+    True
+    >>> clf.predict_proba(X_test[:2]).shape
+    (2, 10)
+    >>> bool(clf.score(X_test, y_test) > 0.9)
+    True
+    """)
+class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     def __init__(
         self,
@@ -973,28 +782,36 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return self._fitted_state().encoder
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predict class labels.
+        """Predict the class of each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
         y : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            The most probable class (multiclass); the positive class where its
+            probability is above 0.5 (binary); for multilabel targets, an indicator
+            matrix of the labels whose probability is above 0.5.
         """
         return self._output_to_prediction(*self._validated_forward(X))
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
-        """Class probabilities, columns in the order of `classes_`.
+        """Probability of each class for each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
         y_prob : ndarray of shape (n_samples, n_classes)
+            Columns in the order of `classes_`. Multiclass rows sum to 1 (softmax);
+            binary rows are [1 - p, p]; multilabel columns are each label's own
+            probability.
         """
         return self._probabilities(*self._validated_forward(X))
 
@@ -1009,7 +826,19 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     _member_output = _probabilities      # predict_members: each member's probabilities
 
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
-        """Logarithm of `predict_proba`."""
+        """Logarithm of the class probabilities of `predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
+
+        Returns
+        -------
+        log_y_prob : ndarray of shape (n_samples, n_classes)
+            Natural logarithm of each probability, columns in the order of
+            `classes_`.
+        """
         y_prob = self.predict_proba(X)
         return np.log(y_prob, out=y_prob)
 
@@ -1021,20 +850,29 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         sample_weight: ArrayLike | None = None,
         classes: ArrayLike | None = None,
     ) -> MLPClassifier:
-        """One epoch over the given data, continuing from the current state.
+        """Train for one epoch on X and y, from the current model.
+
+        The first call starts a new model; each later call continues the model and
+        the optimizer's state. Only 'sgd' and 'adam' have this method, and not with
+        ``early_stopping=True``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
         y : array-like of shape (n_samples,) or (n_samples, n_classes)
+            Class labels, or a label indicator matrix (multilabel).
         sample_weight : array-like of shape (n_samples,), default=None
-        classes : array of shape (n_classes,), default=None
-            All the classes; required on the first call, and when given later it
-            must be the same.
+            Weights of the samples, as in `fit`.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole data, which y need not all contain: required on
+            the first call; a later call may omit it or give the same classes. For
+            multilabel y the classes are its columns.
 
         Returns
         -------
         self : object
+            The updated estimator.
         """
         if "_state" not in self.__dict__ and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
@@ -1046,41 +884,53 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         return tags
 
 
+@_docstrings.document(
+    summary="""
+    Multi-layer perceptron regressor, trained by backpropagation in compiled code.
+
+    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`, with its
+    parameters (`loss` to `max_fun`), defaults and attributes (`loss_` to
+    `out_activation_`); the parameters from `init` on, the losses beyond
+    'squared_error' and 'poisson', and the attributes from `validation_loss_curve_`
+    on are bpcore's own. Each epoch runs in compiled code, on OpenMP threads, with
+    the GIL released.
+    """,
+    sections="""
+    See Also
+    --------
+    MLPClassifier : The same network for classification.
+    sklearn.neural_network.MLPRegressor : scikit-learn's estimator, whose parameters
+        and attributes this one shares.
+    bpcore.loss_gradient : The loss and every layer's gradients at a fitted model.
+    bpcore.check_gradients : Compare the gradients with finite differences.
+    bpcore.plot.plot_training : Plot the loss curves and gradient norms of a fit.
+
+    Notes
+    -----
+    """ + _docstrings.NOTES + """
+
+    Examples
+    --------
+    >>> from sklearn.datasets import make_regression
+    >>> from sklearn.model_selection import train_test_split
+    >>> from bpcore import MLPRegressor
+    >>> X, y = make_regression(n_samples=300, n_features=4, noise=5.0, random_state=0)
+    >>> X_train, X_test, y_train, y_test = train_test_split(X, y / y.std(), random_state=0)
+    >>> reg = MLPRegressor(hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                    early_stopping=True, random_state=0).fit(X_train, y_train)
+    >>> bool(reg.score(X_test, y_test) > 0.95)
+    True
+
+    With two quantiles, each prediction is a pair, the lower quantile first:
+
+    >>> interval = MLPRegressor(loss="quantile", quantile=[0.1, 0.9],
+    ...                         hidden_layer_sizes=(32,), learning_rate_init=0.01,
+    ...                         n_iter_no_change=20, random_state=0)
+    >>> low, high = interval.fit(X_train, y_train).predict(X_test).T
+    >>> bool((low < high).all())
+    True
+    """)
 class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor, trained by backpropagation in compiled code.
-
-    A drop-in replacement for :class:`sklearn.neural_network.MLPRegressor`.  The
-    parameters are MLPClassifier's, plus:
-
-    Parameters
-    ----------
-    loss : {'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}, \
-default='squared_error'
-        Half squared error with an identity output, or half Poisson deviance with an
-        exponential output (y must be >= 0); or, with an identity output, the absolute
-        error |r|, Huber's loss (½r² for |r| ≤ δ, else δ(|r| - ½δ)) or the pinball
-        loss of quantile q (q max(-r, 0) + (1 - q) max(r, 0)), r = prediction - y.
-        The loss is summed over the outputs, averaged over the samples.
-    huber_delta : float, default=1.0
-        Huber's δ (loss='huber').
-    quantile : float or sequence of float in (0, 1), default=0.5
-        The quantile(s) of loss='quantile'. With k > 1 quantiles the network has k
-        outputs per target and `predict` returns shape (n_samples, k), or (n_samples,
-        n_targets, k) for several targets; `score` is then the mean over the quantiles
-        of D² (sklearn.metrics.d2_pinball_score).
-
-    All other parameters, including bpcore's own (init, dropout, clip_norm,
-    clip_value, param_change_tol, callbacks, weight_decay, lr_schedule,
-    warmup_epochs, plateau_patience, plateau_factor, ema_decay, scoring,
-    normalization, residual, embedding, n_frequencies, embedding_dim,
-    frequency_scale, n_members), are MLPClassifier's; see its documentation.
-
-    Attributes
-    ----------
-    out_activation_ : str
-        'identity' or 'exp'.
-    (the other attributes are MLPClassifier's, without classes_)
-    """
 
     def __init__(
         self,
@@ -1149,18 +999,26 @@ default='squared_error'
                                                alpha=q) for k, q in enumerate(quantiles)]))
 
     def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
-        """R² of the predictions (for loss='quantile', the mean D² pinball score of
-        its quantiles).
+        """Coefficient of determination R² of the predictions.
+
+        For loss='quantile', D² of the pinball loss instead
+        (``sklearn.metrics.d2_pinball_score``), averaged over the quantiles.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Their true targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
 
         Returns
         -------
         score : float
+            1 for perfect predictions, 0 for those of a constant model (the mean of
+            y, or for D² its quantile), less for worse ones; averaged over the
+            targets.
         """
         output, state = self._validated_forward(X)
         return self._score_function(y, self._output_to_prediction(output, state),
@@ -1210,15 +1068,19 @@ default='squared_error'
     _member_output = _output_to_prediction   # predict_members: each member's prediction
 
     def predict(self, X: ArrayLike) -> np.ndarray:
-        """Predict the targets.
+        """Predict the targets of each sample.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples.
 
         Returns
         -------
-        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        y : ndarray
+            Of shape (n_samples,) for one target, (n_samples, n_targets) for several.
+            With loss='quantile' and k > 1 quantiles, one prediction per quantile on a
+            last axis: (n_samples, k) or (n_samples, n_targets, k).
         """
         return self._output_to_prediction(*self._validated_forward(X))
 
@@ -1226,16 +1088,24 @@ default='squared_error'
     def partial_fit(
         self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
     ) -> MLPRegressor:
-        """One epoch over the given data, continuing from the current state.
+        """Train for one epoch on X and y, from the current model.
+
+        The first call starts a new model; each later call continues the model and
+        the optimizer's state. Only 'sgd' and 'adam' have this method, and not with
+        ``early_stopping=True``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets)
+            Targets.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples, as in `fit`.
 
         Returns
         -------
         self : object
+            The updated estimator.
         """
         return self._fit(X, y, sample_weight=sample_weight, incremental=True)

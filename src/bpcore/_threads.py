@@ -4,7 +4,8 @@ The thread count follows scikit-learn's OpenMP estimators: OpenMP's own setting
 (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``), capped by the CPUs this
 process may run on.  While a kernel runs parallel regions, BLAS is limited to one
 thread, so that each OpenMP thread's BLAS call runs on that thread alone (two
-pools on the same cores cost 10-47x on a dense step; DESIGN.md).
+thread pools competing for the same cores made a dense training step 10-47x slower
+in bpcore's measurements).
 """
 
 import os
