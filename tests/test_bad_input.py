@@ -58,6 +58,7 @@ REFUSED = [
     ("partial_fit_without_classes", lambda: clf().partial_fit(X, y), ValueError, "classes must be passed"),
     ("changed_classes_partial_fit", lambda: clf().partial_fit(X, y, classes=[0, 1, 2]).partial_fit(X, y, classes=[0, 1, 2, 3]), ValueError, "not the same as on last call"),
     ("invalid_alpha", lambda: clf(alpha=-1.0).fit(X, y), InvalidParameterError, "'alpha' parameter of MLPClassifier"),
+    ("negative_verbose", lambda: clf(verbose=-1).fit(X, y), InvalidParameterError, r"'verbose' parameter of MLPClassifier must be an int >= 0 or a bool\. Got -1"),
     ("invalid_init", lambda: clf(init="orthogonal").fit(X, y), InvalidParameterError, "'init' parameter of MLPClassifier"),
     ("invalid_clip_norm", lambda: clf(clip_norm=0.0).fit(X, y), InvalidParameterError, "'clip_norm' parameter of MLPClassifier"),
     ("invalid_clip_value", lambda: clf(clip_value=-1.0).fit(X, y), InvalidParameterError, "'clip_value' parameter of MLPClassifier"),

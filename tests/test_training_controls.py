@@ -92,7 +92,7 @@ def test_deep_logistic_network_vanishes_and_relu_he_does_not(digits):
     logistic = MLPClassifier(activation="logistic", **deep).fit(X, y)
     relu = MLPClassifier(activation="relu", init="he_normal", **deep).fit(X, y)
     first, last = logistic.gradient_norms_[0, 0], logistic.gradient_norms_[0, -1]
-    assert last / first > 1e3        # orders of magnitude: the seeds' vanishing gradient
+    assert last / first > 1e3        # orders of magnitude: the vanishing gradient
     ratio = relu.gradient_norms_[0, -1] / relu.gradient_norms_[0, 0]
     assert 0.1 < ratio < 10
 

@@ -63,7 +63,9 @@ def _random_state():
 
 
 def _verbose():
-    return (lambda value: _is_int(value) or isinstance(value, (bool, np.bool_))), "an int or a bool"
+    # scikit-learn's Verbose constraint: a non-negative int or a bool
+    return ((lambda value: (_is_int(value) and value >= 0) or isinstance(value, (bool, np.bool_))),
+            "an int >= 0 or a bool")
 
 
 def _none():
