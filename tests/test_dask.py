@@ -62,7 +62,34 @@ def test_workers_use_their_thread_budget(client):
     assert set(counts.values()) == {1}
 
 
-def test_incremental_search_and_hyperband(client):
+UPSTREAM_SEARCH_BREAKAGE = (
+    "dask-ml's IncrementalSearchCV and HyperbandSearchCV fail on this dask release, "
+    "whatever the estimator (dask >= 2025.3 refuses the dask.persist they call inside "
+    "their coroutine: 'Attempting to use an asynchronous Client in a synchronous "
+    "context of `dask.compute`'; https://github.com/dask/dask-ml/issues/1016)")
+
+
+@pytest.fixture(scope="module")
+def searches_work(client):
+    """Skip when dask-ml's incremental searches fail on their own, with scikit-learn's
+    SGDClassifier: the upstream breakage, not bpcore's."""
+    import dask.array as da
+    from dask_ml.model_selection import IncrementalSearchCV
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = data(200, 4)
+    probe = IncrementalSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-4, 1e-2]},
+                                n_initial_parameters=2, max_iter=1, random_state=0)
+    try:
+        probe.fit(da.from_array(X, chunks=100), da.from_array(y, chunks=100),
+                  classes=[0, 1, 2])
+    except RuntimeError as error:
+        if "asynchronous Client in a synchronous context" not in str(error):
+            raise
+        pytest.skip(UPSTREAM_SEARCH_BREAKAGE)
+
+
+def test_incremental_search_and_hyperband(client, searches_work):
     import dask.array as da
     from dask_ml.model_selection import HyperbandSearchCV, IncrementalSearchCV
 
