@@ -31,6 +31,7 @@ def data(n=4000, d=20, seed=0):
     return X, y
 
 
+@pytest.mark.slow
 def test_incremental_on_a_cluster_equals_local_block_training(client, capsys):
     import dask.array as da
     from dask_ml.wrappers import Incremental
@@ -56,6 +57,7 @@ def test_incremental_on_a_cluster_equals_local_block_training(client, capsys):
     assert size < 20 * (remote.estimator_._params.nbytes + 4096)
 
 
+@pytest.mark.slow
 def test_workers_use_their_thread_budget(client):
     # the nanny starts workers with OMP_NUM_THREADS = threads_per_worker (here 1)
     counts = client.run(bpcore.effective_n_threads)
@@ -89,6 +91,7 @@ def searches_work(client):
         pytest.skip(UPSTREAM_SEARCH_BREAKAGE)
 
 
+@pytest.mark.slow
 def test_incremental_search_and_hyperband(client, searches_work):
     import dask.array as da
     from dask_ml.model_selection import HyperbandSearchCV, IncrementalSearchCV
@@ -108,6 +111,7 @@ def test_incremental_search_and_hyperband(client, searches_work):
     assert hyperband.best_score_ > 0.5
 
 
+@pytest.mark.slow
 def test_grid_search_on_the_dask_joblib_backend(client):
     import joblib
 

@@ -92,6 +92,7 @@ def test_training_is_torch(normalization, residual):
     np.testing.assert_allclose(est.predict_proba(X[:2]), expected[:2], rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("normalization", [None, "batch", "layer"])
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 def test_gradient_is_the_finite_difference(normalization, loss):
