@@ -56,6 +56,7 @@ def hot_lines(source_lines):
     return {n for n in hot if source_lines[n - 1].strip() and not source_lines[n - 1].strip().startswith("#")}
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SOURCE.exists(), reason="needs the source tree")
 def test_hot_loops_are_white(tmp_path):
     pytest.importorskip("Cython")

@@ -12,6 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SCRIPTS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py"))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_every_benchmark_answers_help(script):
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--help"],
@@ -20,6 +21,7 @@ def test_every_benchmark_answers_help(script):
     assert run.stdout.startswith("usage:"), run.stdout[:200]
 
 
+@pytest.mark.slow
 def test_report_writes_its_plot_only_where_asked(tmp_path):
     pytest.importorskip("matplotlib")
     results = tmp_path / "results.json"
@@ -41,6 +43,7 @@ def test_report_writes_its_plot_only_where_asked(tmp_path):
     assert picture.stat().st_size > 1000
 
 
+@pytest.mark.slow
 def test_onnx_example_leaves_no_file_behind(tmp_path):
     pytest.importorskip("onnxruntime")
     env = dict(os.environ, OMP_NUM_THREADS="1")

@@ -18,6 +18,7 @@ needs_tree = pytest.mark.skipif(
 )
 
 
+@pytest.mark.slow
 @needs_tree
 def test_serial_build_compiles_and_trains(tmp_path):
     pytest.importorskip("Cython")
@@ -57,6 +58,7 @@ def test_serial_build_compiles_and_trains(tmp_path):
     np.testing.assert_allclose(eval(params), reference._params, rtol=0, atol=1e-12)
 
 
+@pytest.mark.slow
 @needs_tree
 def test_setup_falls_back_or_fails_without_openmp(monkeypatch):
     from setuptools._distutils.ccompiler import new_compiler

@@ -31,6 +31,7 @@ def data(n=4000, d=20, seed=0):
     return X, y
 
 
+@pytest.mark.slow
 def test_incremental_on_a_cluster_equals_local_block_training(client, capsys):
     import dask.array as da
     from dask_ml.wrappers import Incremental
@@ -56,13 +57,42 @@ def test_incremental_on_a_cluster_equals_local_block_training(client, capsys):
     assert size < 20 * (remote.estimator_._params.nbytes + 4096)
 
 
+@pytest.mark.slow
 def test_workers_use_their_thread_budget(client):
     # the nanny starts workers with OMP_NUM_THREADS = threads_per_worker (here 1)
     counts = client.run(bpcore.effective_n_threads)
     assert set(counts.values()) == {1}
 
 
-def test_incremental_search_and_hyperband(client):
+UPSTREAM_SEARCH_BREAKAGE = (
+    "dask-ml's IncrementalSearchCV and HyperbandSearchCV fail on this dask release, "
+    "whatever the estimator (dask >= 2025.3 refuses the dask.persist they call inside "
+    "their coroutine: 'Attempting to use an asynchronous Client in a synchronous "
+    "context of `dask.compute`'; https://github.com/dask/dask-ml/issues/1016)")
+
+
+@pytest.fixture(scope="module")
+def searches_work(client):
+    """Skip when dask-ml's incremental searches fail on their own, with scikit-learn's
+    SGDClassifier: the upstream breakage, not bpcore's."""
+    import dask.array as da
+    from dask_ml.model_selection import IncrementalSearchCV
+    from sklearn.linear_model import SGDClassifier
+
+    X, y = data(200, 4)
+    probe = IncrementalSearchCV(SGDClassifier(random_state=0), {"alpha": [1e-4, 1e-2]},
+                                n_initial_parameters=2, max_iter=1, random_state=0)
+    try:
+        probe.fit(da.from_array(X, chunks=100), da.from_array(y, chunks=100),
+                  classes=[0, 1, 2])
+    except RuntimeError as error:
+        if "asynchronous Client in a synchronous context" not in str(error):
+            raise
+        pytest.skip(UPSTREAM_SEARCH_BREAKAGE)
+
+
+@pytest.mark.slow
+def test_incremental_search_and_hyperband(client, searches_work):
     import dask.array as da
     from dask_ml.model_selection import HyperbandSearchCV, IncrementalSearchCV
 
@@ -81,6 +111,7 @@ def test_incremental_search_and_hyperband(client):
     assert hyperband.best_score_ > 0.5
 
 
+@pytest.mark.slow
 def test_grid_search_on_the_dask_joblib_backend(client):
     import joblib
 

@@ -67,6 +67,7 @@ def fitted(**params):
 
 
 # ------------------------------------------------------------------------ fork
+@pytest.mark.slow
 @pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
 @pytest.mark.parametrize("how", ["multiprocessing", "os.fork", "joblib"])
 def test_forked_children_train_and_predict(how):
@@ -99,6 +100,7 @@ assert results == [(True, True)] * 2, results
     run_isolated(code, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (POSIX and _network.openmp_enabled()), reason="needs POSIX and OpenMP")
 def test_thread_creation_failure_degrades_to_one_thread():
     # libgomp ends the process when it cannot create a thread; bpcore probes first and
@@ -189,6 +191,7 @@ def test_non_finite_weights_are_named():
 
 
 # ------------------------------------------------------ tampered state
+@pytest.mark.slow
 def test_tampered_pickles_are_refused_or_checked_never_crash():
     code = """
 import pickle, warnings
@@ -249,6 +252,7 @@ def test_a_pickle_of_another_format_is_refused():
 
 
 # ------------------------------------------------------------ threads
+@pytest.mark.slow
 def test_refit_while_predicting_sees_one_model_or_the_other():
     code = """
 import threading, time, warnings
@@ -328,6 +332,7 @@ def test_partial_fit_from_two_threads_is_serialised():
 
 
 # ------------------------------------------------------- wide sparse data
+@pytest.mark.slow
 @pytest.mark.skipif(not POSIX, reason="RLIMIT_AS is POSIX only")
 def test_million_column_sparse_predict_and_lbfgs_in_bounded_memory():
     # X is never densified, and no buffer is rows x n_features: predicting 300 rows
@@ -411,6 +416,7 @@ def test_fit_from_inside_its_own_fit_is_refused_not_a_deadlock():
 
 
 # ------------------------------------------- found by attacking the boundary
+@pytest.mark.slow
 def test_kernel_arguments_that_once_crashed_are_refused():
     code = """
 import numpy as np
@@ -496,6 +502,7 @@ print("ok")
     assert "ok" in run_isolated(code)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
 def test_fork_while_another_thread_fits_the_same_estimator():
     code = """
@@ -520,6 +527,7 @@ print("ok")
     assert "ok" in run_isolated(code, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not POSIX, reason="fork is POSIX only")
 def test_every_forked_child_runs_on_one_thread():
     # another library sharing the OpenMP runtime may have left a pool bpcore cannot see
@@ -538,6 +546,7 @@ print("ok")
     assert "ok" in run_isolated(code)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not (POSIX and _network.openmp_enabled()), reason="needs POSIX and OpenMP")
 def test_thread_probe_uses_openmps_stack_size():
     code = """

@@ -366,7 +366,7 @@ def test_gradient_diagnostics_cover_every_parameter():
     est = quiet_fit(model(normalization="layer", residual=True, max_iter=2), X, y)
     grads = bpcore.loss_gradient(est, X, y, return_layers=True)
     assert [g.shape for g in grads.other_grads["norm_scales"]] == [(7,), (7,), (5,)]
-    report = bpcore.check_gradients(est, X, y)
+    report = bpcore.check_gradients(est, X, y, max_checks_per_layer=None)
     n_layer = [5 * 7 + 7 + 14, 7 * 7 + 7 + 14, 7 * 5 + 5 + 10, 5 * 3 + 3]
     assert [layer["n_checked"] for layer in report.layers] == n_layer
     assert max(layer["max_relative_error"] for layer in report.layers) < 1e-6

@@ -66,6 +66,7 @@ def max_weight_difference(theirs, ours):
 KINDS = ["binary", "multiclass", "multilabel", "regression", "multioutput_regression"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("batch_size", [1, 10, 32, 103, 200])
 @pytest.mark.parametrize("nesterov", [True, False])
@@ -86,6 +87,7 @@ def test_one_sgd_epoch_matches_sklearn(kind, batch_size, nesterov):
     assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-12)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("batch_size", [10, 32, 200])
 @pytest.mark.parametrize("activation", ["relu", "logistic", "identity"])

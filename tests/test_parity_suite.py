@@ -72,6 +72,7 @@ def run(cls, kind, feature, solver, X, y, weights, seed=1):
     return model
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("feature", FEATURES)
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 @pytest.mark.parametrize("kind", KINDS)

@@ -92,6 +92,7 @@ def test_training_is_torch(normalization, residual):
     np.testing.assert_allclose(est.predict_proba(X[:2]), expected[:2], rtol=0, atol=1e-9)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("normalization", [None, "batch", "layer"])
 @pytest.mark.parametrize("loss", ["log_loss", "squared_error"])
 def test_gradient_is_the_finite_difference(normalization, loss):
@@ -173,6 +174,7 @@ def test_non_finite_values_are_not_hidden_by_the_relu():
     est.embedding_weights_[:] = np.nan
     with pytest.raises(ValueError, match="weights are not finite"):
         est.predict(X)
-    report = bpcore.check_gradients(quiet_fit(model(max_iter=2), X[:30], y[:30]), X[:30], y[:30])
+    report = bpcore.check_gradients(quiet_fit(model(max_iter=2), X[:30], y[:30]), X[:30], y[:30],
+                                    max_checks_per_layer=None)
     assert report.layers[0]["n_checked"] == 20 * 6 + 6 + 5 * K + 5 * 2 * K * D + 5 * D
     assert max(layer["max_relative_error"] for layer in report.layers) < 1e-6

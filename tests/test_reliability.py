@@ -71,6 +71,7 @@ def test_regressor_succeeds_with_finite_outputs(n_samples, n_features, n_outputs
 
 
 # ------------------------------------------------------------------ interruption
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 def test_sigint_during_fit_stops_within_a_batch_and_keeps_last_epoch():
     X, y = make_classification(20000, 200, n_informative=50, n_classes=5, random_state=0)
@@ -160,6 +161,7 @@ def resident_megabytes():
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="Linux /proc")
 def test_fit_predict_cycles_keep_memory_flat():
     X, y = make_classification(300, 20, n_informative=8, n_classes=3, random_state=0)

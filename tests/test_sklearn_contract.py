@@ -23,6 +23,7 @@ from bpcore import MLPClassifier, MLPRegressor
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
+@pytest.mark.slow
 @parametrize_with_checks([MLPClassifier(max_iter=100), MLPRegressor(max_iter=100)])
 def test_sklearn_estimator_checks(estimator, check):
     check(estimator)
@@ -33,6 +34,7 @@ def iris():
     return load_iris(return_X_y=True)
 
 
+@pytest.mark.slow
 def test_pipeline_grid_search_with_two_jobs(iris):
     X, y = iris
     pipe = make_pipeline(StandardScaler(), MLPClassifier(max_iter=200, random_state=0))

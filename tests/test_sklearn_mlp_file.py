@@ -13,6 +13,7 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
 import sklearn
 
 PRIVATE = {
@@ -24,6 +25,7 @@ PRIVATE = {
 }
 
 
+@pytest.mark.slow
 def test_scikit_learns_mlp_tests_pass_except_private_ones(tmp_path):
     test_file = Path(sklearn.__file__).parent / "neural_network" / "tests" / "test_mlp.py"
     report = tmp_path / "report.xml"

@@ -56,6 +56,7 @@ def test_fixed_random_state_is_bitwise_reproducible(dtype):
     assert first.loss_curve_ == second.loss_curve_
 
 
+@pytest.mark.slow
 def test_omp_num_threads_is_respected():
     code = "import bpcore; print(bpcore.effective_n_threads())"
     env = dict(os.environ, OMP_NUM_THREADS="1")

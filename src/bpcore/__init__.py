@@ -8,6 +8,7 @@ from ._estimators import (
 )
 from .diagnostics import GradientCheck, Gradients, check_gradients, loss_gradient
 from ._network import openmp_enabled
+from ._show_versions import show_versions
 from ._threads import effective_n_threads
 from ._validation import InvalidParameterError
 from ._version import __version__
@@ -24,5 +25,6 @@ __all__ = [
     "InvalidParameterError",
     "effective_n_threads",
     "openmp_enabled",
+    "show_versions",
     "__version__",
 ]
