@@ -1,10 +1,19 @@
-"""bpcore on a Dask cluster: Incremental training over a dask.array, and a search.
+"""
+bpcore on a Dask cluster
+========================
 
-    pip install "bpcore[dask]" && python examples/dask_cluster.py
+bpcore's estimators follow the contracts of Dask-ML. ``Incremental`` feeds the blocks
+of a ``dask.array`` to ``partial_fit`` one after the other, and
+``IncrementalSearchCV`` searches hyperparameters with them. A ``LocalCluster`` of two
+worker processes on this machine stands in for a real cluster (pass the scheduler's
+address to ``Client`` instead); each worker's bpcore uses that worker's threads::
 
-A LocalCluster of 2 worker processes on this machine stands in for a real cluster
-(pass the scheduler's address to Client instead).  Incremental feeds the blocks to
-partial_fit one after the other; each worker's bpcore uses that worker's threads.
+    pip install ".[dask]" && python examples/dask_cluster.py
+
+The work sits under ``if __name__ == "__main__":``: ``LocalCluster`` starts its
+workers as new Python processes, which import this file, and without the guard each
+of them would start a cluster of its own. (This example is shown here, not run while
+the documentation is built.)
 """
 
 import pickle

@@ -1,6 +1,14 @@
-"""Export a bpcore model to ONNX and run it in onnxruntime.
+"""
+Export a model to ONNX and run it in onnxruntime
+================================================
 
-    pip install "bpcore[onnx]" && python examples/onnx_export.py [model.onnx]
+:func:`bpcore.onnx.to_onnx` writes the network's forward pass as an ONNX graph
+(outputs ``label`` and ``probabilities`` for a classifier), which onnxruntime runs
+without bpcore or scikit-learn. The script trains a small classifier with GELU units on
+the digits in float32, exports it, and checks that onnxruntime predicts the same
+labels and, to float32 rounding, the same probabilities as the model itself::
+
+    pip install ".[onnx]" && python examples/onnx_export.py [model.onnx]
 
 The model is written to the path given, or to a temporary file removed afterwards.
 """

@@ -1,15 +1,29 @@
-"""The vanishing gradient, measured, and two cures: a 10-hidden-layer network of
-logistic units on digits, plain, with batch normalization, with skip connections and
-with both; beside it, relu units with He initialisation.
+"""
+Vanishing gradients, measured, and their cures
+==============================================
 
-    pip install "bpcore[plot]" && python examples/vanishing_gradients.py [output.png]
+A network of ten hidden layers of 32 logistic units, trained on the digits with
+plain SGD, learns almost nothing: backpropagation multiplies the error δ by the
+logistic derivative σ' ≤ 1/4 at every layer, so the first layers' gradients are
+orders of magnitude below the last layer's. Each panel below plots every layer's
+gradient norm ‖∂J/∂θˡ‖ over the epochs (``model.gradient_norms_``, drawn with
+:func:`bpcore.plot.plot_gradient_norms`) for the same network and data:
 
-Writes docs/vanishing_gradients.png (or the given file): each layer's gradient norm
-over the epochs.  Plain logistic units shrink δ at every layer (σ' <= 1/4): the first
-layers' gradients are orders of magnitude below the last layer's.  Batch
-normalization keeps each layer's pre-activations near zero with unit variance, where
-σ' is largest; a skip connection adds ∂J/∂Aˡ to ∂J/∂Aˡ⁻¹ unchanged, so δ reaches the
-first layers through the identity.
+- plain logistic units: the gradients vanish;
+- ``normalization="batch"``: each layer's pre-activations are kept centred with unit
+  variance, where σ' is largest;
+- ``residual=True``: a skip connection passes ∂J/∂Aˡ to the layer below unchanged,
+  so δ reaches the first layers through the identity;
+- relu units with He initialisation (``init="he_normal"``), whose derivative is 1
+  wherever a unit is active.
+
+The script prints, for each variant, the ratio of the first to the last layer's
+gradient norm in the first epoch and the test accuracy. Run it yourself with::
+
+    pip install ".[plot]" && python examples/vanishing_gradients.py [output.png]
+
+It writes ``docs/vanishing_gradients.png`` (the picture in the README), or the file
+given.
 """
 
 import pathlib
