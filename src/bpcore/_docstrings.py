@@ -253,8 +253,8 @@ PARAMETERS = {
     "loss": ("{'squared_error', 'poisson', 'absolute_error', 'huber', 'quantile'}", """
         The loss of each output, with r = y - prediction, summed over the outputs and
         averaged over the samples: 'squared_error' r² / 2; 'poisson' the half Poisson
-        deviance, with an exponential output (y must be >= 0); 'absolute_error' |r|;
-        'huber' r² / 2 for |r| <= δ, else δ (|r| - δ / 2), δ = `huber_delta`;
+        deviance, with an exponential output (y must be >= 0); 'absolute_error' `|r|`;
+        'huber' r² / 2 for `|r| <= δ`, else `δ (|r| - δ / 2)`, δ = `huber_delta`;
         'quantile' the pinball loss max(q r, (q - 1) r) of each quantile q of
         `quantile`. The output activation is the identity except for 'poisson'. For
         'squared_error', `loss_` also averages over the outputs, as scikit-learn
@@ -301,7 +301,7 @@ ATTRIBUTES = {
         `coefs_`."""),
     "n_features_in_": ("int", """
         Number of columns of X seen in `fit`."""),
-    "feature_names_in_": ("ndarray of shape (n_features_in_,)", """
+    "feature_names_in_": ("ndarray of shape (n_features,)", """
         Column names of X seen in `fit`, when they are all strings (a pandas
         DataFrame's); absent otherwise."""),
     "n_iter_": ("int", """
@@ -317,13 +317,13 @@ ATTRIBUTES = {
     "validation_loss_curve_": ("list of float or None", """
         Validation loss after each epoch, when `validation_scores_` is a list;
         otherwise None."""),
-    "gradient_norms_": ("ndarray of shape (n_epochs, n_layers_ - 1)", """
+    "gradient_norms_": ("ndarray of shape (n_epochs, n_layers - 1)", """
         For each epoch of `loss_curve_` and each layer, the root mean square over the
         epoch's batches of the norm of the gradient of the layer's weights and biases:
         vanishing gradients show as small first columns. No rows for 'lbfgs'."""),
-    "weight_norms_": ("ndarray of shape (n_epochs, n_layers_ - 1)", """
+    "weight_norms_": ("ndarray of shape (n_epochs, n_layers - 1)", """
         Norm of each layer's weight matrix at the end of each epoch."""),
-    "dead_units_": ("ndarray of shape (n_epochs, n_layers_ - 2)", """
+    "dead_units_": ("ndarray of shape (n_epochs, n_layers - 2)", """
         Fraction of each hidden layer's units whose output was never positive during
         the epoch (for 'relu' and 'leaky_relu'; NaN for the other activations)."""),
     "norm_scales_": ("tuple of ndarray", """
@@ -338,13 +338,13 @@ ATTRIBUTES = {
     "running_vars_": ("tuple of ndarray", """
         With normalization='batch': each hidden layer's running variance, of shape
         (n_units,)."""),
-    "embedding_frequencies_": ("ndarray of shape (n_features_in_, n_frequencies)", """
+    "embedding_frequencies_": ("ndarray of shape (n_features, n_frequencies)", """
         With embedding='periodic': the frequencies c of each column; a view of the
         parameter vector."""),
     "embedding_weights_": (
-        "ndarray of shape (n_features_in_, 2 * n_frequencies, embedding_dim)", """
+        "ndarray of shape (n_features, 2 * n_frequencies, embedding_dim)", """
         With embedding='periodic': W of each column."""),
-    "embedding_biases_": ("ndarray of shape (n_features_in_, embedding_dim)", """
+    "embedding_biases_": ("ndarray of shape (n_features, embedding_dim)", """
         With embedding='periodic': b of each column."""),
     "member_input_scales_": ("tuple of ndarray", """
         With `n_members` = k > 1: each layer's input scalings rₘ, of shape (k, n_in);

@@ -165,21 +165,21 @@ class GradientCheck:
     layers : list of dict
         Per layer (its weights, bias and other parameters together; embeddings count
         with layer 0), with ``g`` backpropagation's gradient and ``d`` the central
-        difference of each checked entry, and ``scale`` the layer's largest |g| or
-        |d| over the checked entries:
+        difference of each checked entry, and ``scale`` the layer's largest `|g|` or
+        `|d|` over the checked entries:
 
         - ``layer``; ``n_checked`` of ``n_entries``, the entries compared of the
           layer's total;
-        - ``max_relative_error``: max |g - d| / scale (the worst entry);
+        - ``max_relative_error``: max `|g - d|` / scale (the worst entry);
         - ``relative_error``: ‖g - d‖ / max(‖g‖, ‖d‖) over the checked entries;
-        - ``max_absolute_error``: max |g - d|;
-        - ``resolution``: the differences' rounding allowance 10 ε |J| / h over
+        - ``max_absolute_error``: max `|g - d|`;
+        - ``resolution``: the differences' rounding allowance `10 ε |J| / h` over
           scale, the smallest relative error this check can see in the layer (large
           when the layer's gradient is tiny beside J, as in vanishing gradients);
         - ``tolerance``: ``rtol + resolution``, what ``max_relative_error`` is held to;
         - ``n_rechecked``: entries that disagreed at h and were differenced again at
           h/10 (an activation's or a loss's kink within h of the point);
-        - ``passed``: every checked entry within rtol · scale + 10 ε |J| / h.
+        - ``passed``: every checked entry within rtol · scale + `10 ε |J| / h`.
     step : float
         The finite-difference step h: d = (J(θ + h eᵢ) - J(θ - h eᵢ)) / 2h.
     rtol : float
@@ -278,11 +278,11 @@ def check_gradients(model, X, y, sample_weight=None, *, max_checks_per_layer=50,
     For each checked parameter θᵢ the difference d = (J(θ + h eᵢ) - J(θ - h eᵢ)) / 2h
     is compared with backpropagation's gᵢ = ∂J/∂θᵢ.  An entry agrees when
 
-        |gᵢ - dᵢ| ≤ rtol · scale + 10 ε |J| / h,
+        `|gᵢ - dᵢ|` ≤ rtol · scale + `10 ε |J| / h`,
 
-    scale being the layer's largest |g| or |d| over its checked entries (an entry
+    scale being the layer's largest `|g|` or `|d|` over its checked entries (an entry
     near zero carries the differences' rounding whole, so errors are measured against
-    the layer's gradient, not the entry's) and 10 ε |J| / h (ε = 2.2e-16) an allowance
+    the layer's gradient, not the entry's) and `10 ε |J| / h` (ε = 2.2e-16) an allowance
     for the rounding of J in the differences.  An entry that disagrees is differenced
     again at h/10 (allowance ten times larger) and agrees if it does there: a
     relu-like activation's kink, or that of the absolute-error, quantile or Huber
