@@ -52,19 +52,21 @@ variants = {
     "logistic + skip connections": dict(activation="logistic", residual=True),
     "relu, He init": dict(activation="relu", init="he_normal"),
 }
-figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharey=True)
+figure, axes = plt.subplots(2, 2, figsize=(12, 8), sharey=True, layout="constrained")
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     for axis, (title, options) in zip(axes.ravel(), variants.items()):
         model = MLPClassifier(**common, **options).fit(X, y)
         norms = model.gradient_norms_
-        plot_gradient_norms(model, axis, title=title)
+        plot_gradient_norms(model, axis, title=title, legend=False)
         print(f"{title:32s} first/last layer gradient norm, epoch 1: "
               f"{norms[0, 0]:.2e}/{norms[0, -1]:.2e} (ratio {norms[0, 0] / norms[0, -1]:.1e}); "
               f"test accuracy after {model.n_iter_} epochs {model.score(X_test, y_test):.3f}")
 figure.suptitle("Per-layer gradient norm ‖∂J/∂θˡ‖ over epochs, 10 hidden layers of 32, "
                 "digits, SGD")
-figure.tight_layout()
+# one legend for the four panels (the same layers), beside them
+figure.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside right center",
+              fontsize="small")
 out = (pathlib.Path(sys.argv[1]) if len(sys.argv) > 1 else
        pathlib.Path(__file__).resolve().parents[1] / "docs" / "vanishing_gradients.png")
 figure.savefig(out, dpi=80)

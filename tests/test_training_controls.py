@@ -396,7 +396,11 @@ def test_plots_say_what_they_need(digits, tmp_path):
     figure.savefig(tmp_path / "norms.png")
     renderer = figure.canvas.get_renderer()
     box = figure.bbox
-    for label in (ax.xaxis.label, ax.yaxis.label):
+    legend = ax.get_legend()
+    for label in (ax.xaxis.label, ax.yaxis.label, legend):
         extent = label.get_window_extent(renderer)
         assert box.x0 <= extent.x0 and extent.x1 <= box.x1
         assert box.y0 <= extent.y0 and extent.y1 <= box.y1
+    # the legend lies beside the plotting area, over no curve
+    assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
+    assert plot_gradient_norms(pipeline, legend=False).get_legend() is None

@@ -63,10 +63,12 @@ def plot_loss(model, ax=None):
     return ax
 
 
-def plot_gradient_norms(model, ax=None, title=None):
+def plot_gradient_norms(model, ax=None, title=None, legend=True):
     """Each layer's gradient norm per epoch (root mean square over the batches).
 
-    `model`: as for plot_loss.  Returns the matplotlib Axes."""
+    `model`: as for plot_loss.  The legend (one entry per layer) goes to the right of
+    the axes, where it covers no curve; ``legend=False`` leaves it out (for a figure
+    legend shared by several panels).  Returns the matplotlib Axes."""
     plt = _pyplot()
     model = _trained_model(model, "gradient_norms_", "plot_gradient_norms")
     if ax is None:
@@ -83,7 +85,9 @@ def plot_gradient_norms(model, ax=None, title=None):
     ax.set_ylabel("‖∂J/∂θˡ‖")
     if title:
         ax.set_title(title)
-    ax.legend(fontsize="x-small", ncol=2)
+    if legend:
+        ax.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.02, 1),
+                  borderaxespad=0)
     return ax
 
 
