@@ -10,7 +10,7 @@ from contextlib import redirect_stderr, redirect_stdout
 import numpy as np
 import pytest
 from sklearn import neural_network as sknn
-from sklearn.datasets import load_digits
+from sklearn.datasets import load_diabetes, load_digits
 
 from bpcore import MLPClassifier, MLPRegressor
 
@@ -172,3 +172,45 @@ def test_plateau_message_after_the_epochs_lines(digits):
     assert plateau
     for i in plateau:
         assert ordered[i - 1][0] == "iteration"
+
+
+def test_warnings_name_the_callers_line(digits):
+    X, y = digits
+    with pytest.warns(Warning) as record:
+        MLPClassifier((8,), max_iter=2, random_state=0).fit(X, y)                # max_iter
+        MLPClassifier((8,), solver="lbfgs", max_iter=2, random_state=0).fit(X, y)
+        X_d, y_d = load_diabetes(return_X_y=True)                       # unscaled targets
+        MLPRegressor(hidden_layer_sizes=(32, 32, 32), solver="sgd", learning_rate_init=0.05,
+                     max_iter=20, random_state=0).fit(X_d / X_d.std(0), y_d)  # diverges
+    kinds = {type(w.message).__name__ for w in record}
+    assert kinds == {"ConvergenceWarning", "TrainingDivergedWarning"}, kinds
+    for w in record:
+        assert w.filename == __file__, (w.filename, w.message)
+
+
+WARNING_SCRIPT = """
+import warnings
+from sklearn.datasets import load_diabetes, load_digits
+from bpcore import MLPClassifier
+X, y = load_digits(return_X_y=True)
+warnings.simplefilter("always")
+MLPClassifier((8,), max_iter=3, progress_bar=True, random_state=0).fit(X[:300] / 16, y[:300])
+"""
+
+
+def test_a_warning_after_the_bar_is_a_line_of_its_own(tmp_path):
+    pytest.importorskip("tqdm")
+    import subprocess
+    import sys
+
+    script = tmp_path / "fit.py"
+    script.write_text(WARNING_SCRIPT)
+    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    # what a terminal shows: the bar's redraws (carriage returns) end before the warning
+    shown = [line.split("\r")[-1] for line in result.stderr.split("\n")]
+    warning = [line for line in shown if "ConvergenceWarning" in line]
+    assert len(warning) == 1 and warning[0].startswith(str(script)), shown
+    bar = [line for line in shown if "3/3" in line]
+    assert bar and shown.index(bar[-1]) < shown.index(warning[0])

@@ -54,8 +54,11 @@ class Progress:
                   flush=True)
 
     def close(self):
+        """End the bar (once; later calls do nothing)."""
         if self.bar is not None:
             self.bar.close()
+            self.bar = None
+            self.plain = False
 
 
 class LayerHistory:

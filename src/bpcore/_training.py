@@ -8,6 +8,8 @@ the last complete epoch), L-BFGS at its end.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 import warnings
 
@@ -31,16 +33,26 @@ NON_FINITE_MESSAGE = (
 )
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def warn(message, category=UserWarning):
+    """warnings.warn attributed to the first caller outside bpcore: the user's line that
+    called fit, whatever the path through the package."""
+    level, frame = 2, sys._getframe(1)
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def batch_size_for(estimator, n_samples):
     if estimator.batch_size == "auto":
         return min(200, n_samples)
     if estimator.batch_size == "full":
         return n_samples
     if estimator.batch_size > n_samples:
-        warnings.warn(
-            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped",
-            stacklevel=4,
-        )
+        warn(
+            "Got `batch_size` less than 1 or larger than sample size. It is going to be clipped")
     return int(np.clip(estimator.batch_size, 1, n_samples))
 
 
@@ -153,6 +165,7 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             if stats.diverged:
                 if published is None:
                     raise ValueError(NON_FINITE_MESSAGE)
+                progress.close()          # the warning on a line of its own, after the bar
                 _warn_diverged(est, stats, validation)
                 break
             est.n_iter_ += 1
@@ -196,20 +209,18 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             if stop or incremental:
                 break
             if est.n_iter_ == est.max_iter:
-                warnings.warn(
+                progress.close()
+                warn(
                     "Stochastic Optimizer: Maximum iterations (%d) reached and the "
                     "optimization hasn't converged yet." % est.max_iter,
-                    ConvergenceWarning,
-                    stacklevel=4,
-                )
+                    ConvergenceWarning)
     except KeyboardInterrupt:
         if published is None:
             published = est._publish(layout, layout.params)
-        warnings.warn(
+        progress.close()
+        warn(
             "Training interrupted by user. The weights of the last completed epoch "
-            f"({est.n_iter_}) were kept.",
-            stacklevel=4,
-        )
+            f"({est.n_iter_}) were kept.")
     finally:
         progress.close()
         history.publish(est)
@@ -219,10 +230,10 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
             # the best epoch's weights
             est._publish(layout, est._best_params.copy())
         else:
-            warnings.warn(
+            warn(
                 "Early stopping found no finite validation score in any epoch (see "
                 "scoring and validation_scores_); the weights of the last epoch were kept.",
-                UserWarning, stacklevel=4)
+                UserWarning)
     if averaging and est.__dict__.get("_optimizer") is optimizer:
         optimizer.trained, optimizer.averaged = params, est._state.current_params().copy()
 
@@ -239,16 +250,14 @@ def _warn_diverged(est, stats, validation):
     layer = int(np.argmax(norms))
     what = ("a step made the weights non-finite (the loss and the gradient were finite)"
             if stats.weights_overflowed else "the loss or the gradient became non-finite")
-    warnings.warn(
+    warn(
         f"Training diverged in epoch {est.n_iter_ + 1}"
         f"{'' if stats.weights_overflowed else f', batch {stats.n_batches}'}: {what}; "
         f"layer {layer} (coefs_[{layer}]) had the largest "
         f"gradient norm ({norms[layer]:.3g}). The weights from the end of epoch "
-        f"{est.n_iter_} were kept. Lower learning_rate_init, scale the inputs, or set "
-        "clip_norm.",
-        TrainingDivergedWarning,
-        stacklevel=5,
-    )
+        f"{est.n_iter_} were kept. Lower learning_rate_init, scale the inputs or the "
+        "targets, or set clip_norm.",
+        TrainingDivergedWarning)
 
 
 def fit_lbfgs(estimator, layout, params, X, Y, sample_weight):
@@ -267,17 +276,6 @@ def fit_lbfgs(estimator, layout, params, X, Y, sample_weight):
     if not np.isfinite(result.x).all():
         raise ValueError(NON_FINITE_MESSAGE)
     params[:] = result.x
-    if result.status != 0:
-        message = result.message
-        if isinstance(message, bytes):
-            message = message.decode("latin1")
-        warnings.warn(
-            f"lbfgs failed to converge after {result.nit} iteration(s) "
-            f"(status={result.status}): {message}. Increase max_iter or max_fun, or "
-            "scale the data.",
-            ConvergenceWarning,
-            stacklevel=4,
-        )
     est.n_iter_ = min(result.nit, est.max_iter)
     est._layer_history.publish(est)   # none per epoch: L-BFGS has no epochs
     # batch normalization: the statistics it trained with become the running ones
@@ -285,4 +283,13 @@ def fit_lbfgs(estimator, layout, params, X, Y, sample_weight):
     est.loss_ = est._reported_loss(data_loss, penalty, layout)
     if est.verbose:
         print(f"L-BFGS: {est.n_iter_} iterations, loss = {est.loss_:.8f}")
+    if result.status != 0:
+        message = result.message
+        if isinstance(message, bytes):
+            message = message.decode("latin1")
+        warn(
+            f"lbfgs failed to converge after {result.nit} iteration(s) "
+            f"(status={result.status}): {message}. Increase max_iter or max_fun, or "
+            "scale the data.",
+            ConvergenceWarning)
     est._publish(layout, params)
