@@ -15,7 +15,7 @@ import inspect
 import textwrap
 
 #: The documentation site (the stable release's pages).
-DOCS_URL = "https://bpcore.readthedocs.io/en/stable/"
+DOCS_URL = "https://bpcore.readthedocs.io/en/latest/"
 
 #: An estimator's API page, in the fields of scikit-learn's ``_doc_link_template``.
 API_PAGE_TEMPLATE = DOCS_URL + "api/generated/{estimator_module}.{estimator_name}.html"
@@ -47,7 +47,10 @@ PARAMETERS = {
         'lbfgs': scipy's L-BFGS-B on the flat parameter vector, every sample in each
         evaluation. 'sgd': mini-batch gradient descent with momentum. 'adam': mini-batch
         Adam (Kingma and Ba). Only 'sgd' and 'adam' have epochs, and with them
-        `partial_fit`, validation scores, callbacks and the options marked as theirs."""),
+        `partial_fit`, validation scores and the options marked as theirs; with
+        'lbfgs', bpcore's options of the steps and epochs (dropout, clipping,
+        weight decay, schedules, averaging, `param_change_tol`, callbacks, the
+        progress bar) are refused rather than ignored."""),
     "alpha": ("float", """
         Strength of the L2 penalty: each batch's loss adds α ‖W‖² / (2 Σw), ‖W‖² the
         sum of the squared entries of `coefs_` and Σw the sum of the batch's sample

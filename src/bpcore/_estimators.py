@@ -314,7 +314,7 @@ class _BaseMLP(BaseEstimator):
         self._random_state = check_random_state(self.random_state)
         loss = self._loss_name(encoder)
         if self.residual and not any(a == b for a, b in zip(hidden, hidden[1:])):
-            raise ValueError(
+            raise _validation.InvalidParameterError(
                 f"residual=True adds skip connections around hidden layers whose width "
                 f"equals the previous one's; hidden_layer_sizes={self.hidden_layer_sizes!r} "
                 "has none.")
@@ -436,8 +436,8 @@ class _BaseMLP(BaseEstimator):
             float64 one. Sparse X (CSR or CSC) is not densified; `embedding` and
             `n_members` > 1 need dense X.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Targets: class labels, or a label indicator matrix for multilabel
-            classification; real values for regression.
+            Targets. MLPClassifier: class labels, or a label indicator matrix
+            (multilabel). MLPRegressor: real values, one column per target.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights of the samples: each batch's loss is the weighted mean
             of its samples' losses. None weighs them equally.

@@ -213,8 +213,31 @@ def check_combinations(estimator, has_validation):
             f"n_members={est.n_members} stacks each batch once per member; batch "
             "normalization's statistics would mix the members. Use normalization='layer' "
             "or None.")
+    if est.solver == "lbfgs":
+        # bpcore's options of the steps and epochs, which L-BFGS does not have (scikit-
+        # learn's own, such as momentum, stay ignored by it as in scikit-learn)
+        unused = {
+            "dropout": np.any(np.asarray(est.dropout, dtype=object) != 0),
+            "clip_norm": est.clip_norm is not None,
+            "clip_value": est.clip_value is not None,
+            "weight_decay": est.weight_decay != 0,
+            "lr_schedule": est.lr_schedule is not None,
+            "warmup_epochs": est.warmup_epochs != 0,
+            "ema_decay": est.ema_decay is not None,
+            "param_change_tol": est.param_change_tol is not None,
+            "callbacks": bool(est.callbacks),
+            "progress_bar": bool(est.progress_bar),
+        }
+        named = [f"{key}={getattr(est, key)!r}" for key, used in unused.items() if used]
+        if named:
+            raise InvalidParameterError(
+                f"{', '.join(named)} act{'s' if len(named) == 1 else ''} on the steps or "
+                "epochs of solver='sgd' or 'adam'; solver='lbfgs' minimizes the whole "
+                "objective with scipy and has neither. Leave "
+                f"{'it' if len(named) == 1 else 'them'} at the default or choose "
+                "solver='sgd' or 'adam'.")
     if has_validation and est.solver == "lbfgs":
-        raise ValueError(
+        raise InvalidParameterError(
             "X_val and y_val are scored after each epoch of 'sgd' or 'adam'; solver='lbfgs' "
             "has no epochs. Score the fitted model on them instead.")
 
