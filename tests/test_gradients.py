@@ -1,10 +1,15 @@
 """The backward pass against central finite differences and against the numpy reference."""
 
+import warnings
+
 import numpy as np
 import pytest
+from sklearn.datasets import load_digits
 
-from bpcore import _reference
-from conftest import HIDDEN_ACTIVATIONS, LOSSES, NEW_ACTIVATIONS, kernel_objective, make_targets, random_params
+import bpcore
+from bpcore import MLPClassifier, MLPRegressor, _engine, _layout, _reference
+from conftest import (HIDDEN_ACTIVATIONS, LOSSES, NEW_ACTIVATIONS, kernel_objective,
+                      make_targets, quiet_fit, random_params)
 
 ALL_ACTIVATIONS = HIDDEN_ACTIVATIONS + NEW_ACTIVATIONS
 
@@ -93,13 +98,6 @@ def test_gradient_does_not_depend_on_thread_count(rng):
 
 
 # ------------------------------------------------- bpcore.check_gradients on fitted models
-import warnings  # noqa: E402
-
-from sklearn.datasets import load_digits  # noqa: E402
-
-import bpcore  # noqa: E402
-from bpcore import MLPClassifier, MLPRegressor, _engine, _layout  # noqa: E402
-from conftest import quiet_fit  # noqa: E402
 
 
 def tabular(n_rows=40, seed=0):
@@ -288,3 +286,23 @@ def test_check_gradients_rejects_bad_options(options, message):
     model, X, y = fitted("relu")
     with pytest.raises(ValueError, match=message):
         bpcore.check_gradients(model, X, y, **options)
+
+
+def test_diagnostics_name_what_they_cannot_take():
+    from sklearn.datasets import load_iris
+    from sklearn.neural_network import MLPClassifier as SklearnMLP
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = load_iris(return_X_y=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pipeline = make_pipeline(StandardScaler(), MLPClassifier((4,), max_iter=3)).fit(X, y)
+        sklearn_model = SklearnMLP((4,), max_iter=3).fit(X, y)
+    for function in (bpcore.check_gradients, bpcore.loss_gradient):
+        with pytest.raises(TypeError, match=r"pipeline\[-1\], pipeline\[:-1\]\.transform\(X\)"):
+            function(pipeline, X, y)
+        with pytest.raises(TypeError, match="not of sklearn.neural_network.*MLPClassifier"):
+            function(sklearn_model, X, y)
+        with pytest.raises(ValueError, match="Negative values"):
+            function(pipeline[-1], X, y, sample_weight=-np.ones(len(y)))

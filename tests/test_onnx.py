@@ -211,9 +211,9 @@ def test_what_cannot_be_converted_is_named():
         to_onnx(fit(make_pipeline(PolynomialFeatures(), network), X, y))
     with pytest.raises(TypeError, match="MinMaxScaler\\(clip=True\\)"):
         to_onnx(fit(make_pipeline(MinMaxScaler(clip=True), network), X, y))
-    with pytest.raises(TypeError, match="final step 'logisticregression' is LogisticRegression"):
+    with pytest.raises(TypeError, match="final step 'logisticregression' is sklearn.linear_model._logistic.LogisticRegression"):
         to_onnx(make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y))
-    with pytest.raises(TypeError, match="not LogisticRegression"):
+    with pytest.raises(TypeError, match="not sklearn.linear_model._logistic.LogisticRegression"):
         to_onnx(LogisticRegression().fit(X, y))
     with pytest.raises(NotFittedError):
         to_onnx(make_pipeline(StandardScaler(), MLPClassifier()))

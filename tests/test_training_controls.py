@@ -368,6 +368,8 @@ def test_plots_say_what_they_need(digits, tmp_path):
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    from sklearn.neural_network import MLPClassifier as SklearnMLP
+
     from bpcore.plot import plot_gradient_norms, plot_loss, plot_training
 
     X, y = digits
@@ -375,6 +377,8 @@ def test_plots_say_what_they_need(digits, tmp_path):
     for picture in pictures:
         with pytest.raises(NotFittedError):
             picture(MLPClassifier())
+        with pytest.raises(TypeError, match="not of sklearn.neural_network.*MLPClassifier"):
+            picture(SklearnMLP((3,), max_iter=1))
     lbfgs = MLPClassifier((5,), solver="lbfgs", max_iter=5, random_state=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -85,17 +85,34 @@ def _targets(model, state, y, n_samples, dtype):
     return np.asarray(Y, dtype=dtype)
 
 
+def _network(model):
+    """The model's published state, or a TypeError naming what was given instead."""
+    from ._estimators import _BaseMLP
+
+    if not isinstance(model, _BaseMLP):
+        kind = type(model)
+        if hasattr(model, "steps"):
+            raise TypeError(
+                "The gradients are those of a bpcore network: pass the Pipeline's final "
+                "step and the data its earlier steps make, as in "
+                "f(pipeline[-1], pipeline[:-1].transform(X), y).")
+        raise TypeError(f"The gradients are those of a bpcore MLPClassifier or MLPRegressor, "
+                        f"not of {kind.__module__}.{kind.__qualname__}.")
+    return model._fitted_state()
+
+
 def _engine(model, X, y, sample_weight, dtype, dropout_seed):
     """An Engine over the given rows as one batch, on a copy of the model's parameters
     in `dtype`, and the validated X."""
-    state = model._fitted_state()
+    state = _network(model)
     X = validate_data(model, X, reset=False, accept_sparse=["csr", "csc"],
                       dtype=(np.float64, np.float32))
     if X.shape[1] != state.n_features:
         raise ValueError(f"X has {X.shape[1]} features; the model takes {state.n_features}.")
     Y = _targets(model, state, y, X.shape[0], dtype)
     if sample_weight is not None:
-        sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype,
+                                             ensure_non_negative=True)
     dropout = (_validation.dropout_rates(model.dropout, len(state.layer_units) - 2)
                if dropout_seed is not None else None)
     params = state.current_params().astype(dtype)
@@ -128,7 +145,7 @@ def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropo
     -------
     Gradients
     """
-    dtype = model._fitted_state().dtype
+    dtype = _network(model).dtype
     engine, state, X = _engine(model, X, y, sample_weight, dtype, dropout_seed)
     with blas_single_threaded():
         data_loss, penalty = engine.gradient(dropout_seed)
@@ -178,7 +195,8 @@ class GradientCheck:
           when the layer's gradient is tiny beside J, as in vanishing gradients);
         - ``tolerance``: ``rtol + resolution``, what ``max_relative_error`` is held to;
         - ``n_rechecked``: entries that disagreed at h and were differenced again at
-          h/10 (an activation's or a loss's kink within h of the point);
+          h/10 (an activation's or a loss's kink within h of the point, or with a
+          large step the differences' truncation error, which shrinks as h²);
         - ``passed``: every checked entry within rtol · scale + `10 ε |J| / h`.
     step : float
         The finite-difference step h: d = (J(θ + h eᵢ) - J(θ - h eᵢ)) / 2h.
@@ -227,8 +245,9 @@ class GradientCheck:
             lines.append(f"layer{'s' if len(coarse) > 1 else ''} {_ranges(coarse)}: "
                          "gradients small beside J; the differences' rounding sets the "
                          "tolerance")
-            lines.append("  (a larger step, e.g. step=1e-3, lowers it where the "
-                         "activations are smooth)")
+            if self.step < 1e-3:
+                lines.append("  (a larger step, e.g. step=1e-3, lowers it where the "
+                             "activations are smooth)")
         if self.passed:
             lines.append("passed: every checked entry agrees")
         else:
@@ -286,8 +305,10 @@ def check_gradients(model, X, y, sample_weight=None, *, max_checks_per_layer=50,
     for the rounding of J in the differences.  An entry that disagrees is differenced
     again at h/10 (allowance ten times larger) and agrees if it does there: a
     relu-like activation's kink, or that of the absolute-error, quantile or Huber
-    loss, within h of the point spoils one difference but not both.  The check passes
-    when every checked entry agrees (``GradientCheck.passed``).
+    loss, within h of the point spoils one difference but not both; with a large step
+    the recheck also absorbs the differences' truncation error (of order h², a
+    hundred times smaller at h/10).  The check passes when every checked entry agrees
+    (``GradientCheck.passed``).
 
     What to expect, measured at h = 1e-5 on fitted models (float64 and float32,
     relu/tanh/logistic/gelu, batch and layer normalization, skip connections,
@@ -300,7 +321,9 @@ def check_gradients(model, X, y, sample_weight=None, *, max_checks_per_layer=50,
     of 32 units on unscaled digits after 5 epochs: 6e-7 against J = 2.3) rounding
     dominates: the errors there, about 1e-4 of the layer's gradient, are rounding,
     the tolerance (about 8e-4) says so, and an error must exceed it to show.
-    ``step=1e-3`` lowers both 100-fold when the activations are smooth.
+    ``step=1e-3`` lowers the rounding allowance 100-fold when the activations are
+    smooth; steps much larger than that let the truncation error (of order h²) exceed
+    rtol in the layers whose gradients are largest.
 
     The check runs in float64 whatever the model's dtype (float32 has too few digits
     for differences): a float32 model's weights are cast to float64 and checked

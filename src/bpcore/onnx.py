@@ -160,12 +160,15 @@ def _split_pipeline(model):
     if isinstance(model, _BaseMLP):
         return [], model
     if not isinstance(model, Pipeline):
+        kind = type(model)
         raise TypeError(f"to_onnx converts a bpcore MLPClassifier or MLPRegressor (or a "
-                        f"Pipeline ending in one), not {type(model).__name__}")
+                        f"Pipeline ending in one), not {kind.__module__}.{kind.__qualname__}")
     *steps, (last_name, last) = model.steps
     if not isinstance(last, _BaseMLP):
+        kind = type(last)
         raise TypeError(f"to_onnx converts a Pipeline whose final step is a bpcore "
-                        f"estimator; its final step {last_name!r} is {type(last).__name__}")
+                        f"estimator; its final step {last_name!r} is "
+                        f"{kind.__module__}.{kind.__qualname__}")
     scalers = []
     for step_name, step in steps:
         if step is None or step == "passthrough":

@@ -26,6 +26,12 @@ def _trained_model(model, attribute, picture):
 
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):
         model = model[-1]               # a Pipeline: its final estimator
+    from ._estimators import _BaseMLP
+
+    if not isinstance(model, _BaseMLP):
+        kind = type(model)
+        raise TypeError(f"{picture} draws the history of a bpcore MLPClassifier or "
+                        f"MLPRegressor, not of {kind.__module__}.{kind.__qualname__}.")
     check_is_fitted(model)
     recorded = getattr(model, attribute, None)
     if recorded is None or np.asarray(recorded).size == 0:
@@ -67,8 +73,9 @@ def plot_gradient_norms(model, ax=None, title=None, legend=True):
     """Each layer's gradient norm per epoch (root mean square over the batches).
 
     `model`: as for plot_loss.  The legend (one entry per layer) goes to the right of
-    the axes, where it covers no curve; ``legend=False`` leaves it out (for a figure
-    legend shared by several panels).  Returns the matplotlib Axes."""
+    the axes, where it covers no curve (on axes of your own, save with a constrained
+    layout or ``bbox_inches="tight"`` so that it is kept); ``legend=False`` leaves it
+    out (for a figure legend shared by several panels).  Returns the matplotlib Axes."""
     plt = _pyplot()
     model = _trained_model(model, "gradient_norms_", "plot_gradient_norms")
     if ax is None:
