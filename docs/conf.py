@@ -93,7 +93,7 @@ sphinx_gallery_conf = {
 # -- HTML ------------------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"bpcore {release}"
-html_baseurl = "https://bpcore.readthedocs.io/en/stable/"
+html_baseurl = "https://bpcore.readthedocs.io/en/latest/"
 html_static_path = ["_static"]
 html_css_files = ["bpcore.css"]
 html_theme_options = {

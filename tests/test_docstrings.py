@@ -226,7 +226,7 @@ def test_property_docstrings_are_the_attribute_entries():
 @pytest.mark.parametrize("cls", ESTIMATORS, ids=lambda c: c.__name__)
 def test_html_repr_links_to_the_api_page(cls):
     url = f"{DOCS_URL}api/generated/bpcore.{cls.__name__}.html"
-    assert url.startswith("https://bpcore.readthedocs.io/en/stable/")
+    assert url.startswith("https://bpcore.readthedocs.io/en/latest/")
     model = cls(hidden_layer_sizes=(4,))
     assert model._get_doc_link() == url
     assert f'href="{url}"' in model._repr_html_()
