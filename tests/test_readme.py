@@ -64,7 +64,7 @@ CASES = {
     "check_gradients(model": check_gradient_window,
     "MLPClassifier.recommended(": check_recommended,
     "n_members=4": check_construction,
-    "Incremental(": pytest.param(check_dask, marks=pytest.mark.slow),
+    "Incremental(": check_dask,
     "to_onnx(model)": check_onnx,
 }
 
@@ -74,10 +74,10 @@ def test_every_snippet_is_covered():
         assert sum(marker in code for marker in CASES) == 1, code
 
 
+@pytest.mark.slow                      # each snippet in a Python process of its own
 @pytest.mark.parametrize("marker", CASES, ids=lambda m: re.sub(r"\W+", "_", m).strip("_"))
 def test_snippet_runs(marker, tmp_path):
-    case = CASES[marker]
-    check = case.values[0] if hasattr(case, "values") else case
+    check = CASES[marker]
     lines = run(snippet(marker), tmp_path)
     if check is check_onnx:
         check(lines, tmp_path)

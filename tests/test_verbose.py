@@ -198,6 +198,7 @@ MLPClassifier((8,), max_iter=3, progress_bar=True, random_state=0).fit(X[:300] /
 """
 
 
+@pytest.mark.slow                      # a Python process of its own
 def test_a_warning_after_the_bar_is_a_line_of_its_own(tmp_path):
     pytest.importorskip("tqdm")
     import subprocess
