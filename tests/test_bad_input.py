@@ -63,6 +63,8 @@ REFUSED = [
     ("lbfgs_with_step_options", lambda: clf(solver="lbfgs", lr_schedule="cosine", ema_decay=0.9, progress_bar=True).fit(X, y), InvalidParameterError, r"lr_schedule='cosine', ema_decay=0\.9, progress_bar=True act on the steps"),
     ("lbfgs_with_callbacks", lambda: clf(solver="lbfgs", callbacks=[print]).fit(X, y), InvalidParameterError, "callbacks=.* acts on the steps or epochs"),
     ("residual_without_equal_widths", lambda: clf(residual=True).set_params(hidden_layer_sizes=(4, 8)).fit(X, y), InvalidParameterError, r"residual=True adds skip connections .* hidden_layer_sizes=\(4, 8\) has none"),
+    ("schedule_with_adaptive_rate", lambda: clf(solver="sgd", learning_rate="adaptive", lr_schedule="cosine").fit(X, y), InvalidParameterError, r"^lr_schedule='cosine' sets the rate of every step; it replaces learning_rate='adaptive'"),
+    ("warmup_with_invscaling", lambda: clf(solver="sgd", learning_rate="invscaling", lr_schedule="cosine", warmup_epochs=2).fit(X, y), InvalidParameterError, r"^lr_schedule='cosine' and warmup_epochs=2 set the rate of every step; they replace"),
     ("invalid_init", lambda: clf(init="orthogonal").fit(X, y), InvalidParameterError, "'init' parameter of MLPClassifier"),
     ("invalid_clip_norm", lambda: clf(clip_norm=0.0).fit(X, y), InvalidParameterError, "'clip_norm' parameter of MLPClassifier"),
     ("invalid_clip_value", lambda: clf(clip_value=-1.0).fit(X, y), InvalidParameterError, "'clip_value' parameter of MLPClassifier"),

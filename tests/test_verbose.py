@@ -215,3 +215,12 @@ def test_a_warning_after_the_bar_is_a_line_of_its_own(tmp_path):
     assert len(warning) == 1 and warning[0].startswith(str(script)), shown
     bar = [line for line in shown if "3/3" in line]
     assert bar and shown.index(bar[-1]) < shown.index(warning[0])
+
+
+def test_partial_fit_bar_counts_its_one_epoch(digits, capfd):
+    pytest.importorskip("tqdm")
+    X, y = digits
+    model = MLPClassifier((8,), progress_bar=True, random_state=0)
+    model.partial_fit(X, y, classes=np.unique(y))
+    bar = capfd.readouterr().err.split("\r")[-1]
+    assert "1/1" in bar and "/200" not in bar, bar

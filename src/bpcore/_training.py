@@ -136,7 +136,8 @@ def fit_stochastic(estimator, layout, params, X, Y, sample_weight, incremental, 
                     dropout=dropout, shuffled=est.shuffle)
     history = est._layer_history
     order = np.arange(n_samples, dtype=np.intp)
-    progress = Progress(est.verbose, est.progress_bar, est.max_iter)
+    # partial_fit runs one epoch per call: its bar counts that one
+    progress = Progress(est.verbose, est.progress_bar, 1 if incremental else est.max_iter)
     published = est.__dict__.get("_state") if not first_pass else None
 
     try:

@@ -193,10 +193,13 @@ def check_combinations(estimator, has_validation):
     est = estimator
     if est.solver == "sgd" and est.learning_rate != "constant" and (
             est.lr_schedule is not None or est.warmup_epochs > 0):
+        named = [f"{key}={getattr(est, key)!r}" for key, used in (
+            ("lr_schedule", est.lr_schedule is not None),
+            ("warmup_epochs", est.warmup_epochs > 0)) if used]
         raise InvalidParameterError(
-            f"lr_schedule={est.lr_schedule!r} and warmup_epochs={est.warmup_epochs!r} set "
-            f"the rate of every step; they replace learning_rate={est.learning_rate!r}, "
-            "which must then be 'constant'.")
+            f"{' and '.join(named)} set{'s' if len(named) == 1 else ''} the rate of every "
+            f"step; {'it replaces' if len(named) == 1 else 'they replace'} "
+            f"learning_rate={est.learning_rate!r}, which must then be 'constant'.")
     if est.solver in ("sgd", "adam") and est.weight_decay * est.learning_rate_init >= 1:
         raise InvalidParameterError(
             f"weight_decay={est.weight_decay!r} with learning_rate_init="
