@@ -375,18 +375,24 @@ _REGRESSOR_ATTRIBUTES = {
         with loss='quantile'."""),
 }
 
-# The Notes section of both estimators' docstrings (its lines after the first indented
-# as the sections are).
-NOTES = """Training runs as many OpenMP threads as OpenMP's settings allow
-    (``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``), at most the CPUs the
-    process may use (`bpcore.effective_n_threads`); BLAS runs on one thread meanwhile.
-    float32 X trains and predicts in float32, any other X in float64.
+# What both estimators' docstrings end with: the See Also entries after each one's own,
+# and the Notes section.
+SEE_ALSO = """
+bpcore.loss_gradient : The loss and every layer's gradients at a fitted model.
+bpcore.check_gradients : Compare the gradients with finite differences.
+bpcore.plot.plot_training : Plot the loss curves and gradient norms of a fit."""
 
-    A stochastic fit whose loss or gradient becomes non-finite stops, keeps the
-    parameters of its last complete epoch and warns (`TrainingDivergedWarning`); in
-    the first epoch of a fit from scratch it raises ValueError instead. Ctrl-C
-    (KeyboardInterrupt) ends a fit the same way, with a UserWarning. A prediction made
-    while another thread fits the model uses the model of a complete epoch."""
+NOTES = """
+Training runs as many OpenMP threads as OpenMP's settings allow
+(``OMP_NUM_THREADS``, ``threadpoolctl.threadpool_limits``), at most the CPUs the
+process may use (`bpcore.effective_n_threads`); BLAS runs on one thread meanwhile.
+float32 X trains and predicts in float32, any other X in float64.
+
+A stochastic fit whose loss or gradient becomes non-finite stops, keeps the
+parameters of its last complete epoch and warns (`TrainingDivergedWarning`); in
+the first epoch of a fit from scratch it raises ValueError instead. Ctrl-C
+(KeyboardInterrupt) ends a fit the same way, with a UserWarning. A prediction made
+while another thread fits the model uses the model of a complete epoch."""
 
 
 _OWN_PARAMETERS = {
@@ -395,8 +401,12 @@ _OWN_PARAMETERS = {
 }
 
 
+def _text(text):
+    return textwrap.dedent(text).strip()
+
+
 def _entry(name, type_, description):
-    body = textwrap.dedent(description).strip()
+    body = _text(description)
     return f"{name} : {type_}\n" + textwrap.indent(body, "    ")
 
 
@@ -434,22 +444,23 @@ def attributes_section(cls_name):
 def attribute_doc(name):
     """The description of a fitted attribute (for the properties that implement it)."""
     type_, description = ATTRIBUTES[name]
-    return f"{type_}\n\n" + textwrap.dedent(description).strip()
+    return f"{type_}\n\n" + _text(description)
 
 
-def estimator_docstring(cls, summary, sections):
+def estimator_docstring(cls, summary, see_also, examples):
     """`cls`'s docstring: `summary` (its first paragraphs), the Parameters and
-    Attributes sections, then `sections` (See Also, Notes, Examples) as written."""
-    parts = [textwrap.dedent(summary).strip(), parameters_section(cls),
-             attributes_section(cls.__name__), textwrap.dedent(sections).strip()]
+    Attributes sections, See Also (`see_also`, then SEE_ALSO), Notes and Examples."""
+    parts = [_text(summary), parameters_section(cls), attributes_section(cls.__name__),
+             "See Also\n--------\n" + _text(see_also) + "\n" + _text(SEE_ALSO),
+             "Notes\n-----\n" + _text(NOTES), "Examples\n--------\n" + _text(examples)]
     return "\n\n".join(parts) + "\n"
 
 
-def document(summary, sections):
+def document(summary, see_also, examples):
     """Class decorator: set the class's docstring from `estimator_docstring`."""
 
     def decorate(cls):
-        cls.__doc__ = estimator_docstring(cls, summary, sections)
+        cls.__doc__ = estimator_docstring(cls, summary, see_also, examples)
         return cls
 
     return decorate

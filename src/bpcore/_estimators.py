@@ -601,22 +601,12 @@ class _BaseMLP(BaseEstimator):
     multilabel (an indicator matrix, one logistic output per label); the loss is the
     cross-entropy.
     """,
-    sections="""
-    See Also
-    --------
+    see_also="""
     MLPRegressor : The same network for regression.
     sklearn.neural_network.MLPClassifier : scikit-learn's estimator, whose parameters
         and attributes this one shares.
-    bpcore.loss_gradient : The loss and every layer's gradients at a fitted model.
-    bpcore.check_gradients : Compare the gradients with finite differences.
-    bpcore.plot.plot_training : Plot the loss curves and gradient norms of a fit.
-
-    Notes
-    -----
-    """ + _docstrings.NOTES + """
-
-    Examples
-    --------
+    """,
+    examples="""
     >>> from sklearn.datasets import load_digits
     >>> from sklearn.model_selection import train_test_split
     >>> from bpcore import MLPClassifier
@@ -895,22 +885,12 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     on are bpcore's own. Each epoch runs in compiled code, on OpenMP threads, with
     the GIL released.
     """,
-    sections="""
-    See Also
-    --------
+    see_also="""
     MLPClassifier : The same network for classification.
     sklearn.neural_network.MLPRegressor : scikit-learn's estimator, whose parameters
         and attributes this one shares.
-    bpcore.loss_gradient : The loss and every layer's gradients at a fitted model.
-    bpcore.check_gradients : Compare the gradients with finite differences.
-    bpcore.plot.plot_training : Plot the loss curves and gradient norms of a fit.
-
-    Notes
-    -----
-    """ + _docstrings.NOTES + """
-
-    Examples
-    --------
+    """,
+    examples="""
     >>> from sklearn.datasets import make_regression
     >>> from sklearn.model_selection import train_test_split
     >>> from bpcore import MLPRegressor
