@@ -1,5 +1,6 @@
 """Shared helpers: small problems for every output/loss pair, and the kernel's objective."""
 
+import builtins
 import os
 import warnings
 
@@ -176,3 +177,16 @@ def assert_same_weights_with_1_and_2_threads(model, X, y, dtype, **fit_kwargs):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def without_tqdm(monkeypatch):
+    """Importing tqdm fails, as where it is not installed."""
+    real_import = builtins.__import__
+
+    def no_tqdm(name, *args, **kwargs):
+        if name.startswith("tqdm"):
+            raise ImportError("no tqdm here")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_tqdm)

@@ -311,17 +311,7 @@ def test_initialisations(init, std):
     np.testing.assert_allclose(model.intercepts_[0], 0, atol=1e-9)
 
 
-def test_progress_lines_without_tqdm(digits, monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_tqdm(name, *args, **kwargs):
-        if name.startswith("tqdm"):
-            raise ImportError("no tqdm here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+def test_progress_lines_without_tqdm(digits, without_tqdm):
     X, y = digits
     buffer = io.StringIO()
     with redirect_stdout(buffer):

@@ -1,7 +1,6 @@
 """verbose output: the same lines, in the same order, as scikit-learn's MLP for the same
 settings; with progress_bar=True the lines stay apart from the bar."""
 
-import builtins
 import io
 import re
 import warnings
@@ -92,15 +91,7 @@ def test_no_lines_without_verbose(digits, capfd):
     assert out == ""
 
 
-def test_stopping_message_after_its_epoch_without_tqdm(digits, monkeypatch):
-    real_import = builtins.__import__
-
-    def no_tqdm(name, *args, **kwargs):
-        if name.startswith("tqdm"):
-            raise ImportError("no tqdm here")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", no_tqdm)
+def test_stopping_message_after_its_epoch_without_tqdm(digits, without_tqdm):
     X, y = digits
     params = dict(hidden_layer_sizes=(16,), max_iter=40, verbose=1, tol=0.05,
                   n_iter_no_change=2, early_stopping=True)
