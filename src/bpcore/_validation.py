@@ -245,6 +245,13 @@ def check_combinations(estimator, has_validation):
             "has no epochs. Score the fitted model on them instead.")
 
 
+def class_path(obj):
+    """The full name of `obj`'s class (``sklearn.neural_network...MLPClassifier``), for
+    messages where the class's short name would be ambiguous."""
+    kind = type(obj)
+    return f"{kind.__module__}.{kind.__qualname__}"
+
+
 def hidden_layer_sizes(value, name="the estimator"):
     """The hidden layer sizes as a list of positive ints."""
     sizes = list(value) if hasattr(value, "__iter__") and not isinstance(value, str) else [value]

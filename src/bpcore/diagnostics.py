@@ -90,21 +90,21 @@ def _network(model):
     from ._estimators import _BaseMLP
 
     if not isinstance(model, _BaseMLP):
-        kind = type(model)
         if hasattr(model, "steps"):
             raise TypeError(
                 "The gradients are those of a bpcore network: pass the Pipeline's final "
                 "step and the data its earlier steps make, as in "
                 "f(pipeline[-1], pipeline[:-1].transform(X), y).")
         raise TypeError(f"The gradients are those of a bpcore MLPClassifier or MLPRegressor, "
-                        f"not of {kind.__module__}.{kind.__qualname__}.")
+                        f"not of {_validation.class_path(model)}.")
     return model._fitted_state()
 
 
 def _engine(model, X, y, sample_weight, dtype, dropout_seed):
     """An Engine over the given rows as one batch, on a copy of the model's parameters
-    in `dtype`, and the validated X."""
+    in `dtype` (None: the model's), and the validated X."""
     state = _network(model)
+    dtype = state.dtype if dtype is None else dtype
     X = validate_data(model, X, reset=False, accept_sparse=["csr", "csc"],
                       dtype=(np.float64, np.float32))
     if X.shape[1] != state.n_features:
@@ -145,8 +145,7 @@ def loss_gradient(model, X, y, sample_weight=None, *, return_layers=False, dropo
     -------
     Gradients
     """
-    dtype = _network(model).dtype
-    engine, state, X = _engine(model, X, y, sample_weight, dtype, dropout_seed)
+    engine, state, X = _engine(model, X, y, sample_weight, None, dropout_seed)
     with blas_single_threaded():
         data_loss, penalty = engine.gradient(dropout_seed)
     grads = engine.grads.copy()

@@ -37,6 +37,7 @@ from sklearn.preprocessing import MaxAbsScaler, MinMaxScaler, RobustScaler, Stan
 from sklearn.utils.validation import check_is_fitted
 
 from . import _layout, _network
+from ._validation import class_path
 
 try:
     import onnx
@@ -160,15 +161,12 @@ def _split_pipeline(model):
     if isinstance(model, _BaseMLP):
         return [], model
     if not isinstance(model, Pipeline):
-        kind = type(model)
         raise TypeError(f"to_onnx converts a bpcore MLPClassifier or MLPRegressor (or a "
-                        f"Pipeline ending in one), not {kind.__module__}.{kind.__qualname__}")
+                        f"Pipeline ending in one), not {class_path(model)}")
     *steps, (last_name, last) = model.steps
     if not isinstance(last, _BaseMLP):
-        kind = type(last)
         raise TypeError(f"to_onnx converts a Pipeline whose final step is a bpcore "
-                        f"estimator; its final step {last_name!r} is "
-                        f"{kind.__module__}.{kind.__qualname__}")
+                        f"estimator; its final step {last_name!r} is {class_path(last)}")
     scalers = []
     for step_name, step in steps:
         if step is None or step == "passthrough":

@@ -27,11 +27,11 @@ def _trained_model(model, attribute, picture):
     if hasattr(model, "steps") and hasattr(model, "__getitem__"):
         model = model[-1]               # a Pipeline: its final estimator
     from ._estimators import _BaseMLP
+    from ._validation import class_path
 
     if not isinstance(model, _BaseMLP):
-        kind = type(model)
         raise TypeError(f"{picture} draws the history of a bpcore MLPClassifier or "
-                        f"MLPRegressor, not of {kind.__module__}.{kind.__qualname__}.")
+                        f"MLPRegressor, not of {class_path(model)}.")
     check_is_fitted(model)
     recorded = getattr(model, attribute, None)
     if recorded is None or np.asarray(recorded).size == 0:
