@@ -188,14 +188,18 @@ def check_params(estimator):
             )
 
 
+def _settings(est, in_use):
+    """"name=value" of each parameter whose flag in `in_use` (name -> bool) is set."""
+    return [f"{name}={getattr(est, name)!r}" for name, used in in_use.items() if used]
+
+
 def check_combinations(estimator, has_validation):
     """Parameters valid one by one that do not go together."""
     est = estimator
     if est.solver == "sgd" and est.learning_rate != "constant" and (
             est.lr_schedule is not None or est.warmup_epochs > 0):
-        named = [f"{key}={getattr(est, key)!r}" for key, used in (
-            ("lr_schedule", est.lr_schedule is not None),
-            ("warmup_epochs", est.warmup_epochs > 0)) if used]
+        named = _settings(est, {"lr_schedule": est.lr_schedule is not None,
+                                "warmup_epochs": est.warmup_epochs > 0})
         raise InvalidParameterError(
             f"{' and '.join(named)} set{'s' if len(named) == 1 else ''} the rate of every "
             f"step; {'it replaces' if len(named) == 1 else 'they replace'} "
@@ -231,7 +235,7 @@ def check_combinations(estimator, has_validation):
             "callbacks": bool(est.callbacks),
             "progress_bar": bool(est.progress_bar),
         }
-        named = [f"{key}={getattr(est, key)!r}" for key, used in unused.items() if used]
+        named = _settings(est, unused)
         if named:
             raise InvalidParameterError(
                 f"{', '.join(named)} act{'s' if len(named) == 1 else ''} on the steps or "
