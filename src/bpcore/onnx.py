@@ -178,6 +178,9 @@ def _split_pipeline(model):
                 f"and 'passthrough' may come before the network. Convert the final step "
                 f"alone (to_onnx(pipeline[-1])) and apply the preprocessing before the "
                 f"session")
+        if isinstance(step, MinMaxScaler) and step.clip:
+            raise TypeError(f"to_onnx cannot convert the Pipeline's step {step_name!r}: "
+                            f"MinMaxScaler(clip=True)")
         check_is_fitted(step)
         scalers.append((step_name, step))
     return scalers, last
@@ -189,9 +192,6 @@ def _scaler(graph, x, step_name, scaler, n_features):
         raise ValueError(f"the Pipeline's step {step_name!r} has {scaler.n_features_in_} "
                          f"features but the network expects {n_features}")
     if isinstance(scaler, MinMaxScaler):
-        if scaler.clip:
-            raise TypeError(f"to_onnx cannot convert the Pipeline's step {step_name!r}: "
-                            f"MinMaxScaler(clip=True)")
         scaled = graph.op("Mul", [x, graph.constant(scaler.scale_)])      # X * scale_ + min_
         return graph.op("Add", [scaled, graph.constant(scaler.min_)])
     if isinstance(scaler, StandardScaler):
