@@ -217,3 +217,9 @@ def test_what_cannot_be_converted_is_named():
         to_onnx(LogisticRegression().fit(X, y))
     with pytest.raises(NotFittedError):
         to_onnx(make_pipeline(StandardScaler(), MLPClassifier()))
+    # a scaler's fitted array edited to another length is named, not handed to the runtime
+    edited = fit(make_pipeline(StandardScaler(), network), X, y)
+    edited[0].scale_ = edited[0].scale_[:2]
+    with pytest.raises(ValueError, match=r"'standardscaler' has scale_ of shape \(2,\); "
+                                         r"the network takes 4 features"):
+        to_onnx(edited)

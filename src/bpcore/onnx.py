@@ -191,20 +191,29 @@ def _scaler(graph, x, step_name, scaler, n_features):
     if getattr(scaler, "n_features_in_", n_features) != n_features:
         raise ValueError(f"the Pipeline's step {step_name!r} has {scaler.n_features_in_} "
                          f"features but the network expects {n_features}")
+    def per_feature(name):
+        # a fitted array, one value per feature (an edited one is checked here)
+        values = np.asarray(getattr(scaler, name), dtype=np.float64)
+        if values.shape != (n_features,):
+            raise ValueError(f"the Pipeline's step {step_name!r} has {name} of shape "
+                             f"{values.shape}; the network takes {n_features} features")
+        return graph.constant(values)
+
     if isinstance(scaler, MinMaxScaler):
-        scaled = graph.op("Mul", [x, graph.constant(scaler.scale_)])      # X * scale_ + min_
-        return graph.op("Add", [scaled, graph.constant(scaler.min_)])
+        scaled = graph.op("Mul", [x, per_feature("scale_")])              # X * scale_ + min_
+        return graph.op("Add", [scaled, per_feature("min_")])
     if isinstance(scaler, StandardScaler):
-        center = scaler.mean_ if scaler.with_mean else None
-        scale = scaler.scale_ if scaler.with_std else None
+        center = "mean_" if scaler.with_mean else None
+        scale = "scale_" if scaler.with_std else None
     elif isinstance(scaler, RobustScaler):
-        center, scale = scaler.center_, scaler.scale_
+        center = "center_" if scaler.center_ is not None else None
+        scale = "scale_" if scaler.scale_ is not None else None
     else:                                                                 # MaxAbsScaler
-        center, scale = None, scaler.scale_
+        center, scale = None, "scale_"
     if center is not None:
-        x = graph.op("Sub", [x, graph.constant(center)])
+        x = graph.op("Sub", [x, per_feature(center)])
     if scale is not None:
-        x = graph.op("Div", [x, graph.constant(scale)])
+        x = graph.op("Div", [x, per_feature(scale)])
     return x
 
 
