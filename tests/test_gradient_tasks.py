@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from bpcore import MLPClassifier, MLPRegressor, _network
-from conftest import assert_same_weights_with_1_and_2_threads, needs_two_threads
+from bpcore import MLPClassifier, MLPRegressor, _network, _reference
+from conftest import (assert_same_weights_with_1_and_2_threads, kernel_objective,
+                      make_targets, needs_two_threads, random_params)
 
 OPTIONS = {
     "adam": {},
@@ -102,3 +103,74 @@ def test_narrow_tasks_keep_the_weights_independent_of_the_thread_count(dtype):
     model = MLPRegressor(hidden_layer_sizes=(64, 64), max_iter=3, batch_size=200,
                          random_state=0, alpha=0.01)
     assert_same_weights_with_1_and_2_threads(model, X, y, dtype)
+
+
+# A layer that narrows (n_in > n_out) and has more than one task cuts its weight
+# gradient into bands of input rows, each with every output column (each band packs
+# its own rows of the input once, where column blocks pack all of it per block); the
+# first band also forms the per-column parameters (bias, γ, β).
+BANDED = [150, 100, 70, 3]
+
+
+def test_narrowing_layers_take_bands_of_input_rows():
+    assert _network.row_bands(BANDED) == [True, True, False]
+    assert _network.row_bands([784, 256, 128, 10]) == [True, True, False]
+    assert _network.row_bands([100, 64, 64, 1]) == [True, False, False]
+    assert _network.row_bands([64, 100, 10]) == [False, False]    # widens: column blocks
+    assert _network.row_bands([2000, 60, 1]) == [False, False]    # one task: no split
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_banded_gradient_matches_numpy_reference(sparse, rng):
+    X = rng.normal(size=(60, BANDED[0])) * (rng.uniform(size=(60, BANDED[0])) < 0.3)
+    Y = make_targets("log_loss", 60, BANDED[-1], rng)
+    weights = rng.uniform(0.5, 2.0, size=60)
+    theta = random_params(BANDED, rng, scale=0.2)
+    objective = kernel_objective(BANDED, "relu", "log_loss", 0.1,
+                                 sp.csr_matrix(X) if sparse else X, Y, weights)
+    value, grad = objective(theta)
+    data, penalty, expected = _reference.loss_gradient(theta, X, Y, BANDED, "relu",
+                                                       "log_loss", 0.1, weights)
+    assert value == pytest.approx(data + penalty, rel=1e-12)
+    np.testing.assert_allclose(grad, expected, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("normalization", ["layer", "batch"])
+def test_banded_normalized_layer_matches_finite_differences(normalization, rng):
+    # 70 -> 36 is cut into two bands; its γ and β come from the first
+    layers = [40, 70, 36, 3]
+    assert _network.row_bands(layers)[1]
+    X = rng.normal(size=(30, layers[0]))
+    Y = make_targets("log_loss", 30, layers[-1], rng)
+    theta = random_params(layers, rng, scale=0.3, normalization=normalization)
+    objective = kernel_objective(layers, "tanh", "log_loss", 0.05, X, Y,
+                                 rng.uniform(0.5, 2.0, size=30), normalization=normalization)
+    _, grad = objective(theta)
+    numeric = np.empty_like(theta)
+    for i in range(theta.size):
+        e = np.zeros_like(theta)
+        e[i] = 1e-5
+        numeric[i] = (objective(theta + e)[0] - objective(theta - e)[0]) / 2e-5
+    assert np.linalg.norm(grad - numeric) < 1e-6 * np.linalg.norm(numeric)
+    second = slice(40 * 70 + 70, 40 * 70 + 70 + 70 * 36 + 36)    # W¹ and b¹
+    assert np.linalg.norm(grad[second] - numeric[second]) < 1e-6 * np.linalg.norm(
+        numeric[second])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_banded_first_layer_fused_step_and_threads(sparse, dtype):
+    rng = np.random.RandomState(0)
+    X = (rng.randn(300, 150) * (rng.rand(300, 150) < 0.3)).astype(dtype)
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    X = sp.csr_matrix(X) if sparse else X
+    params = dict(hidden_layer_sizes=(70,), max_iter=3, batch_size=64, random_state=0,
+                  alpha=0.01)
+    assert _network.row_bands([150, 70, 3])[0]
+    fused, fused_curve = fitted_params(MLPClassifier(**params), X, y, True)
+    assert fused.size <= 16384
+    apart, apart_curve = fitted_params(MLPClassifier(**params), X, y, False)
+    assert np.array_equal(fused, apart)
+    assert np.array_equal(fused_curve, apart_curve)
+    if _network.omp_max_threads() >= 2:
+        assert_same_weights_with_1_and_2_threads(MLPClassifier(**params), X, y, dtype)

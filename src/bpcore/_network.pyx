@@ -239,6 +239,8 @@ cdef struct NetSpec:
     int* task_layer
     Py_ssize_t* task_start        # first column (first feature: embeddings)
     Py_ssize_t* task_stop         # end of the columns (at most COLUMN_CHUNK after the first)
+    Py_ssize_t* task_row_start    # a weight task's input rows of Wˡ (every row, or a
+    Py_ssize_t* task_row_stop     # band of them with every column: see split_rows)
     Py_ssize_t update_chunks
     Py_ssize_t scratch_size
     # normalization (NORM_BATCH or NORM_LAYER on every hidden layer) and skip connections
@@ -339,6 +341,7 @@ cdef class Network:
                   bint residual=False, double norm_momentum=0.1, Py_ssize_t n_frequencies=0,
                   Py_ssize_t embedding_dim=0, Py_ssize_t members=1):
         cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0, K = members, width, most
+        cdef Py_ssize_t n_in, n_out, count
         cdef Py_ssize_t stacked = batch_capacity * members
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
@@ -564,23 +567,43 @@ cdef class Network:
         self.spec.task_layer = <int*> malloc(self.spec.n_tasks * sizeof(int))
         self.spec.task_start = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
         self.spec.task_stop = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
+        self.spec.task_row_start = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
+        self.spec.task_row_stop = <Py_ssize_t*> malloc(self.spec.n_tasks * sizeof(Py_ssize_t))
         if (self.spec.task_layer == NULL or self.spec.task_start == NULL
-                or self.spec.task_stop == NULL):
+                or self.spec.task_stop == NULL or self.spec.task_row_start == NULL
+                or self.spec.task_row_stop == NULL):
             raise MemoryError()
         offset = 0
         for l in range(L):
-            width = even_chunk(self.spec.units[l + 1], most)
-            for c in range(0, self.spec.units[l + 1], width):
-                self.spec.task_layer[offset] = l
-                self.spec.task_start[offset] = c
-                self.spec.task_stop[offset] = min(c + width, self.spec.units[l + 1])
-                offset += 1
+            n_in = self.spec.units[l]
+            n_out = self.spec.units[l + 1]
+            width = even_chunk(n_out, most)
+            count = n_chunks(n_out, width)
+            if K == 1 and split_rows(n_in, n_out, count):
+                # as many tasks, each a band of input rows with every column
+                width = even_chunk(n_in, n_chunks(n_in, count))
+                for c in range(0, n_in, width):
+                    self.spec.task_layer[offset] = l
+                    self.spec.task_start[offset] = 0
+                    self.spec.task_stop[offset] = n_out
+                    self.spec.task_row_start[offset] = c
+                    self.spec.task_row_stop[offset] = min(c + width, n_in)
+                    offset += 1
+            else:
+                for c in range(0, n_out, width):
+                    self.spec.task_layer[offset] = l
+                    self.spec.task_start[offset] = c
+                    self.spec.task_stop[offset] = min(c + width, n_out)
+                    self.spec.task_row_start[offset] = 0
+                    self.spec.task_row_stop[offset] = n_in
+                    offset += 1
             if l == 0:
                 self.spec.first_tasks = offset
         for c in range(F):
             self.spec.task_layer[offset] = -1
             self.spec.task_start[offset] = c
             self.spec.task_stop[offset] = c + 1
+            self.spec.task_row_start[offset] = self.spec.task_row_stop[offset] = 0
             offset += 1
         if K > 1:
             for l in range(1 if self.spec.first_by_member else 0, L):
@@ -589,6 +612,7 @@ cdef class Network:
                     self.spec.task_layer[offset] = -2 - l
                     self.spec.task_start[offset] = c
                     self.spec.task_stop[offset] = min(c + width, self.spec.units[l])
+                    self.spec.task_row_start[offset] = self.spec.task_row_stop[offset] = 0
                     offset += 1
         self.spec.n_tasks = offset
         self.spec.update_chunks = (self.spec.n_params + UPDATE_CHUNK - 1) // UPDATE_CHUNK
@@ -624,6 +648,8 @@ cdef class Network:
         free(self.spec.task_layer)
         free(self.spec.task_start)
         free(self.spec.task_stop)
+        free(self.spec.task_row_start)
+        free(self.spec.task_row_stop)
         free(self.spec.residual)
         free(self.spec.scale_offset)
         free(self.spec.running_offset)
@@ -857,6 +883,30 @@ def task_width(units):
     return COLUMN_CHUNK
 
 
+cdef inline bint split_rows(Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t count) noexcept:
+    # Cut a layer's weight gradient Aᵀδ into `count` bands of input rows (each with every
+    # output column) rather than into `count` blocks of columns: each call packs its
+    # band of A and all of δ, so the bands pack A once and δ `count` times, the column
+    # blocks A `count` times and δ once.  Fewer bytes when the layer narrows (784 -> 256:
+    # 4 x 256 + 784 against 4 x 784 + 256 per row).  Measured on two threads, old
+    # build against new, interleaved: 20000 x 784 -> (256, 128) epochs 7 % shorter in
+    # float32 and float64, 15000 x 100 -> (64, 64) 9 %.  A band's gradient is
+    # contiguous, so a step fused into its task runs over one stretch of memory
+    # (stepping the bands of large networks there rather than in the separate pass
+    # measured even, so they keep the pass).
+    return count > 1 and n_in > n_out
+
+
+def row_bands(units):
+    """Per layer, True when its weight-gradient tasks are bands of input rows rather
+    than blocks of output columns (a plain network's narrowing layers of more than
+    one task)."""
+    units = checked_units(units)
+    most = task_width(units)
+    return [bool(split_rows(a, b, n_chunks(b, even_chunk(b, most))))
+            for a, b in zip(units[:len(units) - 1], units[1:])]
+
+
 cdef struct Batch:
     # Which rows of X a batch holds, and how X is stored.
     const Py_ssize_t* order      # visiting order of the rows (NULL: 0, 1, 2, ...)
@@ -892,23 +942,26 @@ cdef void csr_rows_times_dense(const floating* values, const Batch* batch,
 
 
 cdef void csr_transpose_times_dense(const floating* values, const Batch* batch,
-                                    const floating* delta, Py_ssize_t n_features,
+                                    const floating* delta, Py_ssize_t i0, Py_ssize_t i1,
                                     Py_ssize_t n_out, Py_ssize_t c0, Py_ssize_t c1,
                                     floating scale, floating* grad) noexcept nogil:
-    # grad[:, c0:c1] = scale · X_batchᵀ δ[:, c0:c1], X in CSR           # grad: OUT
+    # grad[i0:i1, c0:c1] = scale · (X_batchᵀ δ)[i0:i1, c0:c1], X in CSR   # grad: OUT
     cdef Py_ssize_t i, r, k, j, src
     cdef floating x
     cdef floating* g
     cdef const floating* d
-    for i in range(n_features):
+    for i in range(i0, i1):
         for j in range(c0, c1):
             grad[i * n_out + j] = 0
     for r in range(batch.n_rows):
         src = source_row(batch, r)
         d = delta + r * n_out
         for k in range(batch.indptr[src], batch.indptr[src + 1]):
+            i = batch.indices[k]
+            if i < i0 or i >= i1:
+                continue
             x = scale * values[k]
-            g = grad + batch.indices[k] * n_out
+            g = grad + i * n_out
             for j in range(c0, c1):
                 g[j] += x * d[j]
 
@@ -1593,11 +1646,14 @@ cdef void first_layer_by_member(const NetSpec* net, const floating* X, const Bat
 
 
 cdef double weight_gradient_block(const NetSpec* net, const floating* X, const Batch* batch,
-                                  Py_ssize_t l, Py_ssize_t c0, Py_ssize_t c1,
+                                  Py_ssize_t l, Py_ssize_t i0, Py_ssize_t i1,
+                                  Py_ssize_t c0, Py_ssize_t c1,
                                   const floating* params, floating* grads,
                                   const floating* ws, double weight_sum, floating* temp,
                                   double* r_sums, const double* bn_sums) noexcept nogil:
-    # Output columns c0..c1 of layer l:
+    # Input rows i0..i1 and output columns c0..c1 of layer l's weights, and, when the
+    # block starts at the first row (i0 = 0), columns c0..c1 of the per-column
+    # parameters (bias, γ, β, an ensemble's s):
     #   ∂J/∂Wˡ[:, j] = (Aˡ⁻¹ᵀ δˡ[:, j]) / Σs + (α / Σs) Wˡ[:, j],   ∂J/∂bˡ[j] = Σᵣ δˡ[r, j] / Σs
     # (the penalty's derivative: of penalty_term).  An ensemble's K rows per row give
     #   ∂J/∂Wˡ = Ãᵀ ∂J/∂P / (K Σs) + (α / Σs) W,  ∂J/∂bₘ = Σ_{rows of m} δ / (K Σs),
@@ -1608,6 +1664,7 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
     cdef Py_ssize_t K = net.members, n_rows = batch.n_rows * K, i, j, r, member
     cdef Py_ssize_t n_in = net.units[l], n_out = net.units[l + 1]
     cdef const floating* delta = ws + net.delta_offset[l]
+    cdef const floating* a
     cdef const floating* coef = params + net.coef_offset[l]
     cdef floating* coef_grad = grads + net.coef_offset[l]
     cdef floating inv_scale = <floating> (1.0 / (K * weight_sum))
@@ -1617,23 +1674,28 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
     cdef floating* scale_grad
     cdef floating* shift_grad
     cdef double squares = 0
-    if c1 <= c0:
+    if c1 <= c0 or i1 <= i0:
         return 0
     if l == 0 and batch.indptr != NULL:
-        csr_transpose_times_dense(X, batch, delta, n_in, n_out, c0, c1, inv_scale, coef_grad)
+        csr_transpose_times_dense(X, batch, delta, i0, i1, n_out, c0, c1, inv_scale,
+                                  coef_grad)
     elif l == 0 and net.first_by_member:
+        # (an ensemble's tasks are blocks of columns: i0 = 0, i1 = n_in)
         first_layer_by_member(net, X, batch, c0, c1, params, grads, ws, inv_scale, temp,
                               r_sums)
     else:
         # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
-        gemm(c'T', c'N', <int> n_in, <int> (c1 - c0), <int> n_rows, inv_scale,
-             ws + net.scaled_offset[l] if K > 1 else layer_input(net, X, batch, l, ws),
-             <int> n_in, (ws + net.dp_offset[l] if K > 1 else delta) + c0, <int> n_out,
-             <floating> 0.0, coef_grad + c0, <int> n_out)
+        a = ws + net.scaled_offset[l] if K > 1 else layer_input(net, X, batch, l, ws)
+        gemm(c'T', c'N', <int> (i1 - i0), <int> (c1 - c0), <int> n_rows, inv_scale,
+             a + i0, <int> n_in, (ws + net.dp_offset[l] if K > 1 else delta) + c0,
+             <int> n_out, <floating> 0.0, coef_grad + i0 * n_out + c0, <int> n_out)
     if net.alpha > 0:
-        for i in range(n_in):
+        for i in range(i0, i1):
             for j in range(c0, c1):
                 coef_grad[i * n_out + j] += penalty * coef[i * n_out + j]
+    squares = sum_of_squares(coef_grad + i0 * n_out + c0, i1 - i0, c1 - c0, n_out)
+    if i0 > 0:
+        return squares          # the band's weights only: the first band has the rest
     for member in range(K):
         # member m's rows are m, m + K, ... (every row when K = 1)
         squares += column_sums(grads + net.intercept_offset[l] + member * n_out, c0, c1,
@@ -1667,8 +1729,7 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
                 shift_grad[j] = shift_grad[j] * inv_scale
         squares += (sum_of_squares(scale_grad + c0, 1, c1 - c0, 0)
                     + sum_of_squares(shift_grad + c0, 1, c1 - c0, 0))
-    # while the block is still in cache
-    return squares + sum_of_squares(coef_grad + c0, n_in, c1 - c0, n_out)
+    return squares
 
 
 cdef double member_scale_gradient(const NetSpec* net, const floating* X, const Batch* batch,
@@ -1710,7 +1771,7 @@ cdef void step_task(const NetSpec* net, Py_ssize_t task, const floating* grads,
     # first layer's r (summed after the tasks) and the running statistics are stepped by
     # step_leftovers.
     cdef Py_ssize_t l = net.task_layer[task], c0 = net.task_start[task], c1, i, member
-    cdef Py_ssize_t n_in, n_out, K = net.members, F, k, d
+    cdef Py_ssize_t n_in, n_out, K = net.members, F, k, d, i0, i1
     if l == -1:
         F = net.embed_features
         k = net.embed_freqs
@@ -1732,9 +1793,18 @@ cdef void step_task(const NetSpec* net, Py_ssize_t task, const floating* grads,
     n_in = net.units[l]
     n_out = net.units[l + 1]
     c1 = net.task_stop[task]
-    for i in range(n_in):
-        step_range(net, step, grads, net.coef_offset[l] + i * n_out + c0,
-                   net.coef_offset[l] + i * n_out + c1)
+    i0 = net.task_row_start[task]
+    i1 = net.task_row_stop[task]
+    if c0 == 0 and c1 == n_out:
+        # a band of whole rows: one stretch of memory
+        step_range(net, step, grads, net.coef_offset[l] + i0 * n_out,
+                   net.coef_offset[l] + i1 * n_out)
+    else:
+        for i in range(i0, i1):
+            step_range(net, step, grads, net.coef_offset[l] + i * n_out + c0,
+                       net.coef_offset[l] + i * n_out + c1)
+    if i0 > 0:
+        return
     for member in range(K):
         i = net.intercept_offset[l] + member * n_out
         step_range(net, step, grads, i + c0, i + c1)
@@ -1900,7 +1970,8 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
                 net.task_stop[task], grads, ws, weight_sum)
         else:
             task_squares[task] = weight_gradient_block(
-                net, X, batch, net.task_layer[task], net.task_start[task], net.task_stop[task],
+                net, X, batch, net.task_layer[task], net.task_row_start[task],
+                net.task_row_stop[task], net.task_start[task], net.task_stop[task],
                 params, grads, ws, weight_sum,
                 ws + net.member_temp + threadid() * net.units[0] * COLUMN_CHUNK,
                 scratch + net.member_scratch + task * net.members * net.units[0]
