@@ -175,3 +175,30 @@ def test_gradient_diagnostics_and_tags():
     assert not est.__sklearn_tags__().input_tags.sparse
     with pytest.raises(TypeError):
         est.member_output_scales_[0] = np.ones((K, 6))
+
+
+@pytest.mark.parametrize("options", [dict(), dict(n_frequencies=2, embedding_dim=30)])
+def test_banded_layers_gradient_is_the_finite_difference(options):
+    # 100 -> 70 narrows in more than one task: bands of input rows (with embeddings, 150
+    # -> 100 too; without, the first layer is formed member by member, in column blocks)
+    units, n = [5, 100, 70, 3], 260
+    assert _network.row_bands(units) == [False, True, False]
+    rng = np.random.default_rng(6)
+    net = _network.Network(units, [_network.ACTIVATION_CODES["tanh"]] * 2,
+                           _network.LOSS_CODES["log_loss"], 0.01, n, 2, None, True, None,
+                           _network.NORMALIZATION_CODES[None], False, 0.1,
+                           options.get("n_frequencies", 0), options.get("embedding_dim", 0), K)
+    theta = rng.normal(0, 0.3, net.n_params)
+    X = rng.normal(size=(n, 5))
+    objective = network_objective(net, X, make_targets("log_loss", n, 3, rng),
+                                  rng.uniform(0, 2, n))
+    assert_finite_differences(objective, theta, np.concatenate([
+        rng.choice(net.n_params, 150, replace=False), np.arange(net.n_params - 60, net.n_params)]))
+
+
+@needs_two_threads
+def test_banded_layers_independent_of_the_thread_count():
+    X, y = data(n_rows=600)
+    assert_same_weights_with_1_and_2_threads(
+        model(hidden_layer_sizes=(100, 70), batch_size=300, max_iter=2, alpha=0.01), X, y,
+        np.float32)

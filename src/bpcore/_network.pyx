@@ -580,8 +580,9 @@ cdef class Network:
             n_out = self.spec.units[l + 1]
             width = even_chunk(n_out, most)
             count = n_chunks(n_out, width)
-            if K == 1 and split_rows(n_in, n_out, count):
-                # as many tasks, each a band of input rows with every column
+            if split_rows(n_in, n_out, count) and not (l == 0 and self.spec.first_by_member):
+                # as many tasks, each a band of input rows with every column (an
+                # ensemble's first layer, formed member by member, keeps column blocks)
                 width = even_chunk(n_in, n_chunks(n_in, count))
                 for c in range(0, n_in, width):
                     self.spec.task_layer[offset] = l
@@ -901,8 +902,8 @@ cdef inline bint split_rows(Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t count)
 
 def row_bands(units):
     """Per layer, True when its weight-gradient tasks are bands of input rows rather
-    than blocks of output columns (a plain network's narrowing layers of more than
-    one task)."""
+    than blocks of output columns: the narrowing layers of more than one task (but an
+    ensemble's first layer without embeddings, formed member by member)."""
     units = checked_units(units)
     most = task_width(units)
     return [bool(split_rows(a, b, n_chunks(b, even_chunk(b, most))))
@@ -1682,7 +1683,7 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
         csr_transpose_times_dense(X, batch, delta, i0, i1, n_out, c0, c1, inv_scale,
                                   coef_grad)
     elif l == 0 and net.first_by_member:
-        # (an ensemble's tasks are blocks of columns: i0 = 0, i1 = n_in)
+        # (this layer's tasks are blocks of columns: i0 = 0, i1 = n_in)
         first_layer_by_member(net, X, batch, c0, c1, params, grads, ws, inv_scale, temp,
                               r_sums)
     else:
