@@ -177,19 +177,22 @@ def test_gradient_diagnostics_and_tags():
         est.member_output_scales_[0] = np.ones((K, 6))
 
 
-@pytest.mark.parametrize("options", [dict(), dict(n_frequencies=2, embedding_dim=30)])
-def test_banded_layers_gradient_is_the_finite_difference(options):
-    # 100 -> 70 narrows in more than one task: bands of input rows (with embeddings, 150
-    # -> 100 too; without, the first layer is formed member by member, in column blocks)
-    units, n = [5, 100, 70, 3], 260
-    assert _network.row_bands(units) == [False, True, False]
+@pytest.mark.parametrize("units,options", [
+    ([5, 100, 70, 3], dict()),                                   # a hidden layer
+    ([5, 100, 70, 3], dict(n_frequencies=2, embedding_dim=30)),  # 150 -> 100 too
+    ([120, 70, 3], dict()),               # the first layer, formed member by member
+])
+def test_banded_layers_gradient_is_the_finite_difference(units, options):
+    # a layer that narrows in more than one task runs in bands of input rows
+    n = 260
+    assert _network.row_bands(units)[len(units) - 3]
     rng = np.random.default_rng(6)
-    net = _network.Network(units, [_network.ACTIVATION_CODES["tanh"]] * 2,
+    net = _network.Network(units, [_network.ACTIVATION_CODES["tanh"]] * (len(units) - 2),
                            _network.LOSS_CODES["log_loss"], 0.01, n, 2, None, True, None,
                            _network.NORMALIZATION_CODES[None], False, 0.1,
                            options.get("n_frequencies", 0), options.get("embedding_dim", 0), K)
     theta = rng.normal(0, 0.3, net.n_params)
-    X = rng.normal(size=(n, 5))
+    X = rng.normal(size=(n, units[0]))
     objective = network_objective(net, X, make_targets("log_loss", n, 3, rng),
                                   rng.uniform(0, 2, n))
     assert_finite_differences(objective, theta, np.concatenate([
@@ -202,3 +205,7 @@ def test_banded_layers_independent_of_the_thread_count():
     assert_same_weights_with_1_and_2_threads(
         model(hidden_layer_sizes=(100, 70), batch_size=300, max_iter=2, alpha=0.01), X, y,
         np.float32)
+    # the first layer in bands: 120 -> 70
+    X = np.random.RandomState(1).normal(size=(600, 120))
+    assert_same_weights_with_1_and_2_threads(
+        model(hidden_layer_sizes=(70,), batch_size=300, max_iter=2), X, y, np.float64)

@@ -279,7 +279,8 @@ cdef struct NetSpec:
     Py_ssize_t* dscaled_offset    # L: ∂J/∂Ãˡ = ∂J/∂Pˡ Wˡᵀ (l > 0, or with embeddings)
     bint first_by_member          # the first layer's gradients member by member (see
                                   # weight_gradient_block): no ∂J/∂Ã⁰
-    Py_ssize_t member_temp        # workspace: per thread units[0] x COLUMN_CHUNK (Gₘ)
+    Py_ssize_t member_temp        # workspace: per thread a first-layer task's block (Gₘ)
+    Py_ssize_t member_temp_stride # its size: the largest first-layer task's rows x columns
     Py_ssize_t first_tasks        # weight-gradient tasks of the first layer (tasks 0..)
     Py_ssize_t member_scratch     # scratch: per first-layer task K x units[0] sums
 
@@ -547,8 +548,16 @@ cdef class Network:
                 offset += stacked * self.spec.units[l]
         self.spec.first_by_member = K > 1 and F == 0
         self.spec.member_temp = offset
+        most = task_width(units)
+        n_in = self.spec.units[0]
+        n_out = self.spec.units[1]
+        count = n_chunks(n_out, even_chunk(n_out, most))
+        # the first layer's largest task (the loop below cuts the same tasks)
+        self.spec.member_temp_stride = (
+            even_chunk(n_in, n_chunks(n_in, count)) * n_out if split_rows(n_in, n_out, count)
+            else n_in * even_chunk(n_out, most))
         if self.spec.first_by_member:
-            offset += max(1, n_threads) * units[0] * COLUMN_CHUNK
+            offset += max(1, n_threads) * self.spec.member_temp_stride
         self.spec.train_workspace = offset
         self.spec.alpha = alpha
         self.spec.n_threads = max(1, n_threads)
@@ -558,7 +567,6 @@ cdef class Network:
         # first input column) for the r's (counted with the widths the loop below cuts,
         # plus every layer's r-tasks: an upper bound, see first_by_member)
         self.spec.n_tasks = F
-        most = task_width(units)
         for l in range(L):
             self.spec.n_tasks += n_chunks(self.spec.units[l + 1],
                                           even_chunk(self.spec.units[l + 1], most))
@@ -580,9 +588,8 @@ cdef class Network:
             n_out = self.spec.units[l + 1]
             width = even_chunk(n_out, most)
             count = n_chunks(n_out, width)
-            if split_rows(n_in, n_out, count) and not (l == 0 and self.spec.first_by_member):
-                # as many tasks, each a band of input rows with every column (an
-                # ensemble's first layer, formed member by member, keeps column blocks)
+            if split_rows(n_in, n_out, count):
+                # as many tasks, each a band of input rows with every column
                 width = even_chunk(n_in, n_chunks(n_in, count))
                 for c in range(0, n_in, width):
                     self.spec.task_layer[offset] = l
@@ -902,8 +909,7 @@ cdef inline bint split_rows(Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t count)
 
 def row_bands(units):
     """Per layer, True when its weight-gradient tasks are bands of input rows rather
-    than blocks of output columns: the narrowing layers of more than one task (but an
-    ensemble's first layer without embeddings, formed member by member)."""
+    than blocks of output columns: the narrowing layers of more than one task."""
     units = checked_units(units)
     most = task_width(units)
     return [bool(split_rows(a, b, n_chunks(b, even_chunk(b, most))))
@@ -1613,39 +1619,45 @@ cdef const floating* layer_input(const NetSpec* net, const floating* X, const Ba
 
 
 cdef void first_layer_by_member(const NetSpec* net, const floating* X, const Batch* batch,
-                                Py_ssize_t c0, Py_ssize_t c1, const floating* params,
-                                floating* grads, const floating* ws, floating inv_scale,
-                                floating* temp, double* r_sums) noexcept nogil:
-    # An ensemble's first layer, output columns c0..c1, without ∂J/∂Ã⁰ (a product as
-    # large as the layer's forward pass): per member m, Gₘ = Xᵀ ∂J/∂Pₘ / (K Σs) (its
-    # rows of ∂J/∂P are every K-th: a leading dimension), then
+                                Py_ssize_t i0, Py_ssize_t i1, Py_ssize_t c0, Py_ssize_t c1,
+                                const floating* params, floating* grads, const floating* ws,
+                                floating inv_scale, floating* temp,
+                                double* r_sums) noexcept nogil:
+    # An ensemble's first layer, input rows i0..i1 and output columns c0..c1 of W⁰
+    # (a band of rows with every column, or a block of columns with every row), without
+    # ∂J/∂Ã⁰ (a product as large as the layer's forward pass): per member m,
+    # Gₘ = Xᵀ ∂J/∂Pₘ / (K Σs) (its rows of ∂J/∂P are every K-th: a leading dimension), then
     #   ∂J/∂W⁰[i, j] = Σₘ rₘ[i] Gₘ[i, j],   r_sums[m, i] = Σ_{j in c0..c1} W⁰[i, j] Gₘ[i, j]
-    # (the task's part of ∂J/∂rₘ[i], merged over the tasks in their order).
-    # temp: units[0] x COLUMN_CHUNK, this thread's.
+    # (the task's part of ∂J/∂rₘ[i], merged over the tasks in their order; 0 for the
+    # rows outside a band).  temp: this thread's, (i1 - i0) x (c1 - c0).
     cdef Py_ssize_t K = net.members, n_in = net.units[0], n_out = net.units[1], width = c1 - c0
     cdef Py_ssize_t i, j, member
     cdef const floating* W = params + net.coef_offset[0]
     cdef const floating* r
+    cdef const floating* g
     cdef floating* coef_grad = grads + net.coef_offset[0]
     cdef double total
     for member in range(K):
-        gemm(c'T', c'N', <int> n_in, <int> width, <int> batch.n_rows, inv_scale,
-             layer_input(net, X, batch, 0, ws), <int> n_in,
+        gemm(c'T', c'N', <int> (i1 - i0), <int> width, <int> batch.n_rows, inv_scale,
+             layer_input(net, X, batch, 0, ws) + i0, <int> n_in,
              ws + net.dp_offset[0] + member * n_out + c0, <int> (K * n_out),
              <floating> 0.0, temp, <int> width)
         r = params + net.ens_r_offset[0] + member * n_in
         for i in range(n_in):
+            if i < i0 or i >= i1:
+                r_sums[member * n_in + i] = 0
+                continue
+            g = temp + (i - i0) * width
             total = 0
             for j in range(width):
-                total += <double> W[i * n_out + c0 + j] * temp[i * width + j]
+                total += <double> W[i * n_out + c0 + j] * g[j]
             r_sums[member * n_in + i] = total
             if member == 0:
                 for j in range(width):
-                    coef_grad[i * n_out + c0 + j] = r[i] * temp[i * width + j]
+                    coef_grad[i * n_out + c0 + j] = r[i] * g[j]
             else:
                 for j in range(width):
-                    coef_grad[i * n_out + c0 + j] = (coef_grad[i * n_out + c0 + j]
-                                                     + r[i] * temp[i * width + j])
+                    coef_grad[i * n_out + c0 + j] = coef_grad[i * n_out + c0 + j] + r[i] * g[j]
 
 
 cdef double weight_gradient_block(const NetSpec* net, const floating* X, const Batch* batch,
@@ -1683,9 +1695,8 @@ cdef double weight_gradient_block(const NetSpec* net, const floating* X, const B
         csr_transpose_times_dense(X, batch, delta, i0, i1, n_out, c0, c1, inv_scale,
                                   coef_grad)
     elif l == 0 and net.first_by_member:
-        # (this layer's tasks are blocks of columns: i0 = 0, i1 = n_in)
-        first_layer_by_member(net, X, batch, c0, c1, params, grads, ws, inv_scale, temp,
-                              r_sums)
+        first_layer_by_member(net, X, batch, i0, i1, c0, c1, params, grads, ws, inv_scale,
+                              temp, r_sums)
     else:
         # the 1/Σs scaling rides on gemm's alpha: no extra pass when α = 0
         a = ws + net.scaled_offset[l] if K > 1 else layer_input(net, X, batch, l, ws)
@@ -1976,7 +1987,7 @@ cdef double batch_gradient(const NetSpec* net, const floating* X, const floating
                 net, X, batch, net.task_layer[task], net.task_row_start[task],
                 net.task_row_stop[task], net.task_start[task], net.task_stop[task],
                 params, grads, ws, weight_sum,
-                ws + net.member_temp + threadid() * net.units[0] * COLUMN_CHUNK,
+                ws + net.member_temp + threadid() * net.member_temp_stride,
                 scratch + net.member_scratch + task * net.members * net.units[0]
                 if net.first_by_member and task < net.first_tasks else NULL, sums.sum_a)
         if step != NULL and isfinite(task_squares[task]):
