@@ -35,6 +35,14 @@ WORKLOAD = textwrap.dedent(
     m = bpcore.MLPRegressor(hidden_layer_sizes=(6,), max_iter=3).fit(sp.csr_matrix(X), X[:, 0])
     m.predict(sp.csc_matrix(X))
     bpcore.check_gradients(bpcore.MLPClassifier((4,), max_iter=2).fit(X, y), X[:10], y[:10])
+    # narrowing layers: their weight gradients run in bands of input rows
+    Xw = rng.normal(size=(120, 150))
+    bpcore.MLPClassifier((70, 40), normalization="layer", alpha=0.1, max_iter=2,
+                         random_state=0).fit(Xw, y).predict(Xw)
+    bpcore.MLPClassifier((70,), n_members=3, max_iter=2, random_state=0).fit(
+        Xw.astype(np.float32), y).predict_proba(Xw.astype(np.float32))
+    bpcore.MLPRegressor(hidden_layer_sizes=(70,), max_iter=2, random_state=0).fit(
+        sp.csr_matrix(np.where(Xw > 1, Xw, 0)), X[:, 0])
     print("workload done")
     """
 )
