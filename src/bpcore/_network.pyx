@@ -343,7 +343,7 @@ cdef class Network:
                   bint residual=False, double norm_momentum=0.1, Py_ssize_t n_frequencies=0,
                   Py_ssize_t embedding_dim=0, Py_ssize_t members=1):
         cdef Py_ssize_t L = len(layer_units) - 1, l, offset, c, F = 0, K = members, width, most
-        cdef Py_ssize_t n_in, n_out, count
+        cdef Py_ssize_t n_in, n_out
         cdef Py_ssize_t stacked = batch_capacity * members
         if L < 1 or len(hidden_activation) != L - 1:
             raise ValueError("layer_units needs L + 1 >= 2 sizes and L - 1 hidden activations")
@@ -551,11 +551,9 @@ cdef class Network:
         most = task_width(units)
         n_in = self.spec.units[0]
         n_out = self.spec.units[1]
-        count = n_chunks(n_out, even_chunk(n_out, most))
-        # the first layer's largest task (the loop below cuts the same tasks)
-        self.spec.member_temp_stride = (
-            even_chunk(n_in, n_chunks(n_in, count)) * n_out if split_rows(n_in, n_out, count)
-            else n_in * even_chunk(n_out, most))
+        # the first layer's largest task: a band of `width` rows, or `width` columns
+        self.spec.member_temp_stride = (width * n_out if task_cut(n_in, n_out, most, &width)
+                                        else n_in * width)
         if self.spec.first_by_member:
             offset += max(1, n_threads) * self.spec.member_temp_stride
         self.spec.train_workspace = offset
@@ -586,11 +584,8 @@ cdef class Network:
         for l in range(L):
             n_in = self.spec.units[l]
             n_out = self.spec.units[l + 1]
-            width = even_chunk(n_out, most)
-            count = n_chunks(n_out, width)
-            if split_rows(n_in, n_out, count):
-                # as many tasks, each a band of input rows with every column
-                width = even_chunk(n_in, n_chunks(n_in, count))
+            if task_cut(n_in, n_out, most, &width):
+                # bands of input rows, each with every column
                 for c in range(0, n_in, width):
                     self.spec.task_layer[offset] = l
                     self.spec.task_start[offset] = 0
@@ -907,12 +902,26 @@ cdef inline bint split_rows(Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t count)
     return count > 1 and n_in > n_out
 
 
+cdef bint task_cut(Py_ssize_t n_in, Py_ssize_t n_out, Py_ssize_t most,
+                   Py_ssize_t* size) noexcept:
+    # How layer n_in -> n_out's weight-gradient tasks cut Wˡ, given task_width's `most`:
+    # into bands of size[0] input rows (True) or into blocks of size[0] output columns
+    # (False); as many tasks either way
+    cdef Py_ssize_t width = even_chunk(n_out, most), count = n_chunks(n_out, width)
+    if split_rows(n_in, n_out, count):
+        size[0] = even_chunk(n_in, n_chunks(n_in, count))
+        return True
+    size[0] = width
+    return False
+
+
 def row_bands(units):
     """Per layer, True when its weight-gradient tasks are bands of input rows rather
     than blocks of output columns: the narrowing layers of more than one task."""
+    cdef Py_ssize_t size
     units = checked_units(units)
     most = task_width(units)
-    return [bool(split_rows(a, b, n_chunks(b, even_chunk(b, most))))
+    return [bool(task_cut(a, b, most, &size))
             for a, b in zip(units[:len(units) - 1], units[1:])]
 
 
